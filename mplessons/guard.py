@@ -1,0 +1,214 @@
+"""Notebook-defined functions vs start methods, and the ``%%worker_module`` cell magic.
+
+Under ``spawn`` and ``forkserver`` every worker is a fresh process that re-imports the function it must run
+by module and name. A function defined in a notebook cell lives in the kernel's ``__main__``, which has no
+file to import, so the workers die at start-up and a ``Pool`` waits for them forever. These helpers catch
+that before any process starts, and give students a one-line way to make their own cells importable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import keyword
+import os
+import pickle
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import InteractiveFunctionError
+from .machine import resolve_start_method
+from .validation import callable_fn
+
+FIXES = (
+    "Fix it either way:\n"
+    "  1. import it from a module: put the function in a .py file next to the notebook and import it\n"
+    "     (the lessons' own workers are in mplessons.workloads), or\n"
+    "  2. in the notebook: run `%load_ext mplessons` once, then start the cell that defines it with\n"
+    "     `%%worker_module my_jobs` - the cell becomes module my_jobs, which every worker can import."
+)
+
+
+class InteractiveFunctionWarning(UserWarning):
+    """A function works here only because of ``fork``; it would fail under spawn or forkserver."""
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return f"`{name}`"
+
+
+def _main_is_importable() -> bool:
+    """Whether spawn/forkserver children can re-create ``__main__`` (a script can be, a kernel cannot)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        return True
+    main_file = getattr(main, "__file__", None)
+    return bool(main_file) and str(main_file).endswith(".py") and os.path.exists(main_file)
+
+
+def _target(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The function whose module matters: unwrap partials and bound methods."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return getattr(fn, "__func__", fn)
+
+
+def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Callable[..., Any]:
+    """Raise :class:`InteractiveFunctionError` if child processes could not import ``fn``.
+
+    Returns ``fn`` unchanged so it can be used inline: ``pool.map(check_worker(job), items)``.
+    Under ``fork`` a function defined in the notebook works (children are copies of the kernel), so this
+    only warns, because the same cell would hang under spawn (macOS, Windows) or forkserver.
+    """
+    callable_fn("fn", fn)
+    method = resolve_start_method(start_method)
+    target = _target(fn)
+    described = _describe(target)
+    qualname = getattr(target, "__qualname__", "")
+
+    if getattr(target, "__name__", "") == "<lambda>" or "<locals>" in qualname:
+        kind = "a lambda" if target.__name__ == "<lambda>" else "defined inside another function"
+        raise InteractiveFunctionError(
+            f"{described} is {kind}, so it cannot be pickled and sent to a worker process under any start "
+            f"method (Pool, ProcessPoolExecutor and run_tasks send functions by module and name).\n"
+            f"Define it with `def` at the top level of a module instead.\n{FIXES}"
+        )
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means workers cannot receive it
+        raise InteractiveFunctionError(
+            f"{described} cannot be pickled to send to a worker process ({type(exc).__name__}: {exc}).\n{FIXES}"
+        ) from None
+
+    module = getattr(target, "__module__", None) or type(target).__module__
+    if module == "__main__":
+        if _main_is_importable():
+            return fn
+        if method == "fork":
+            warnings.warn(
+                f"{described} is defined in this notebook. It works under 'fork' because each worker is a "
+                f"copy of this kernel, but the same code hangs under 'spawn' (macOS, Windows) and "
+                f"'forkserver' (Linux's default from Python 3.14).\n{FIXES}",
+                InteractiveFunctionWarning,
+                stacklevel=2,
+            )
+            return fn
+        raise InteractiveFunctionError(
+            f"{described} is defined in this notebook (the kernel's __main__), and under the '{method}' start "
+            f"method every worker is a new Python process that must import it by module and name. A notebook "
+            f"has no module file to import, so the workers would fail at start-up and a multiprocessing Pool "
+            f"would wait for them forever.\n{FIXES}"
+        )
+
+    if module not in sys.modules or importlib.util.find_spec(module) is None:
+        raise InteractiveFunctionError(
+            f"{described} comes from module {module!r}, which worker processes cannot import from sys.path.\n"
+            f"{FIXES}"
+        )
+    return fn
+
+
+# --- %%worker_module -------------------------------------------------------------------------------
+
+HEADER = "# Written by %%worker_module from a notebook cell: edit the cell and re-run it, not this file.\n"
+
+
+def _check_module_name(name: str) -> str:
+    """Refuse names that are not importable or that would shadow a real module."""
+    if not name:
+        raise ValueError("%%worker_module needs a module name, e.g. `%%worker_module my_jobs`")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(
+            f"%%worker_module name {name!r} is not a valid module name: use letters, digits and _, "
+            f"not starting with a digit, e.g. my_jobs"
+        )
+    if name in sys.stdlib_module_names or name in sys.builtin_module_names:
+        raise ValueError(
+            f"%%worker_module name {name!r} would shadow the standard library module {name!r}; "
+            f"choose another name, e.g. my_{name}"
+        )
+    existing = sys.modules.get(name)
+    if existing is not None and not _is_worker_module(existing):
+        raise ValueError(
+            f"%%worker_module name {name!r} is already the name of an imported module; choose another name"
+        )
+    if existing is None:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and Path(spec.origin).resolve() != (Path.cwd() / f"{name}.py").resolve():
+            raise ValueError(
+                f"%%worker_module name {name!r} would shadow the installed module {name!r}; choose another name"
+            )
+    return name
+
+
+def _is_worker_module(module: Any) -> bool:
+    path = getattr(module, "__file__", None)
+    if not path or not os.path.exists(path):
+        return False
+    with open(path, encoding="utf-8") as f:
+        return f.readline() == HEADER
+
+
+def write_worker_module(name: str, source: str) -> Any:
+    """Write ``source`` as ``NAME.py`` in the working directory and (re)import it.
+
+    The working directory is on ``sys.path`` of the kernel and of its children under every start method
+    (spawn and forkserver copy both the path and the directory), which is what makes the module findable
+    by workers - the same as writing the file by hand with ``%%writefile``.
+    """
+    _check_module_name(name)
+    path = Path.cwd() / f"{name}.py"
+    try:
+        path.write_text(HEADER + source, encoding="utf-8")
+    except OSError as exc:
+        raise OSError(
+            f"%%worker_module could not write {name}.py in the notebook's folder ({exc.strerror}); "
+            f"open the notebook from a folder you can write to"
+        ) from None
+    for stale in Path.cwd().joinpath("__pycache__").glob(f"{name}.*.pyc"):
+        stale.unlink(missing_ok=True)  # same-second edits keep the old mtime: never run stale bytecode
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    importlib.invalidate_caches()
+    if name in sys.modules:
+        return importlib.reload(sys.modules[name])
+    return importlib.import_module(name)
+
+
+def public_names(module: Any) -> dict[str, Any]:
+    """What ``from module import *`` would give: ``__all__``, else names without a leading underscore."""
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+        names = [n for n in names if getattr(getattr(module, n), "__module__", module.__name__) == module.__name__
+                 or not callable(getattr(module, n))]
+    return {n: getattr(module, n) for n in names}
+
+
+def worker_module(line: str, cell: str, namespace: dict[str, Any] | None = None) -> list[str]:
+    """Body of the ``%%worker_module NAME`` magic; returns the names it put into ``namespace``."""
+    name = line.strip()
+    module = write_worker_module(name, cell)
+    names = public_names(module)
+    if namespace is not None:
+        namespace.update(names)
+        namespace[name] = module
+    shown = ", ".join(sorted(n for n, v in names.items() if callable(v))) or "(no functions)"
+    print(f"worker module {name!r} ready ({name}.py): {shown}")
+    return sorted(names)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mplessons`` registers ``%%worker_module``."""
+
+    def _magic(line: str, cell: str) -> None:
+        worker_module(line, cell, ipython.user_ns)
+
+    _magic.__doc__ = worker_module.__doc__
+    ipython.register_magic_function(_magic, magic_kind="cell", magic_name="worker_module")

@@ -1,0 +1,135 @@
+"""What this machine offers a parallel program: usable cores, start methods, the GIL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import sys
+from importlib import metadata
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from loky import cpu_count as _loky_cpu_count
+
+from .validation import one_of
+
+START_METHOD_ENV = "MPLESSONS_START_METHOD"
+
+
+def usable_cores() -> int:
+    """Cores this process may really use: CPU affinity (``taskset``) and cgroup quotas honoured.
+
+    ``os.cpu_count()`` counts the machine's logical CPUs, which overstates what a container or a
+    ``taskset -c 0`` shell can use; loky's ``cpu_count`` takes the minimum of all the limits.
+    """
+    return max(1, int(_loky_cpu_count(only_physical_cores=False)))
+
+
+def logical_cores() -> int:
+    """All logical CPUs the operating system reports, whether or not this process may use them."""
+    return os.cpu_count() or 1
+
+
+def start_methods() -> list[str]:
+    """The start methods this platform supports (fork and forkserver are POSIX-only)."""
+    return list(multiprocessing.get_all_start_methods())
+
+
+def default_start_method() -> str:
+    """The method mplessons will use: ``$MPLESSONS_START_METHOD`` if set, else Python's default."""
+    chosen = os.environ.get(START_METHOD_ENV, "").strip()
+    if chosen:
+        return _valid_method(chosen, source=f"${START_METHOD_ENV}")
+    return multiprocessing.get_start_method(allow_none=False)
+
+
+def _valid_method(name: Any, *, source: str = "start_method") -> str:
+    return one_of(source, name, start_methods())
+
+
+def resolve_start_method(start_method: str | None = None) -> str:
+    """Validate an explicit start method, or fall back to :func:`default_start_method`."""
+    return default_start_method() if start_method is None else _valid_method(start_method)
+
+
+def context(start_method: str | None = None) -> BaseContext:
+    """A multiprocessing context for ``start_method`` (default: ``$MPLESSONS_START_METHOD`` or Python's).
+
+    Lessons write ``ctx = mplessons.context()`` and then ``ctx.Pool``, ``ctx.Process``, ``ctx.Queue``: the
+    same cells then run under fork, spawn and forkserver, chosen from outside the notebook.
+    """
+    return multiprocessing.get_context(resolve_start_method(start_method))
+
+
+def gil_enabled() -> bool:
+    """True unless this is a free-threaded build (3.13t+) running with the GIL switched off."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+def free_threaded_build() -> bool:
+    """True for a free-threaded CPython build (``python3.13t``), whether or not the GIL is re-enabled."""
+    import sysconfig
+
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+INFO_PACKAGES = ("mplessons", "numpy", "matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "loky",
+                 "tqdm", "distributed")
+
+
+def info() -> dict[str, Any]:
+    """Everything a student (or a bug report) needs to know about this machine's parallel resources."""
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpu": _cpu_model(),
+        "logical_cores": logical_cores(),
+        "usable_cores": usable_cores(),
+        "start_method": default_start_method(),
+        "python_default_start_method": multiprocessing.get_start_method(allow_none=False),
+        "start_methods": start_methods(),
+        "free_threaded_build": free_threaded_build(),
+        "gil_enabled": gil_enabled(),
+        "packages": {name: _version(name) for name in INFO_PACKAGES},
+    }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name where the OS tells it cheaply; ``platform.processor()`` is often empty."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def info_text(details: dict[str, Any] | None = None) -> str:
+    """``info()`` as aligned text, for the CLI and the first lesson."""
+    d = info() if details is None else details
+    packages = ", ".join(f"{k} {v}" for k, v in d["packages"].items() if v)
+    rows = [
+        ("Python", f"{d['python']} ({d['implementation']}) on {d['platform']}"),
+        ("CPU", d["cpu"]),
+        ("Logical cores", d["logical_cores"]),
+        ("Usable cores", f"{d['usable_cores']}  (affinity and cgroup limits applied)"),
+        ("Start method", f"{d['start_method']}  (Python's default here: {d['python_default_start_method']})"),
+        ("Start methods", ", ".join(d["start_methods"])),
+        ("GIL", "enabled" if d["gil_enabled"] else "disabled (free-threaded)"),
+        ("Free-threaded build", "yes" if d["free_threaded_build"] else "no"),
+        ("Packages", packages),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}} : {v}" for k, v in rows)

@@ -1,0 +1,290 @@
+"""Run one function over many inputs on a backend, with per-task timing and no hangs.
+
+``run_tasks`` is what the lessons' plots and the benchmark stand on. It uses ``concurrent.futures``
+rather than ``multiprocessing.Pool`` because an executor notices a dead worker (a Pool waits forever), and
+it sends tasks in chunks as ``Pool.map`` does, so its overhead stays close to a raw ``Pool.map``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import TaskTimeoutError, WorkerCrashedError
+from .guard import check_worker
+from .machine import context, resolve_start_method, usable_cores
+from .validation import callable_fn, non_empty_list, one_of, positive_int, positive_number
+
+BACKENDS = ("serial", "thread", "process", "dask")
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """When and where one task ran; times are seconds since the run started."""
+
+    index: int
+    worker: int
+    start: float
+    end: float
+
+
+@dataclass
+class RunResult:
+    """Results in input order, the run's wall time, and one record per task for timelines."""
+
+    results: list[Any]
+    seconds: float
+    tasks: list[TaskRecord] = field(repr=False)
+    backend: str
+    workers: int
+    chunksize: int
+    start_method: str | None = None
+
+    @property
+    def busy_seconds(self) -> float:
+        """Total time workers spent inside tasks: what a serial run of the same tasks would roughly take."""
+        return sum(t.end - t.start for t in self.tasks)
+
+
+def max_workers(backend: str) -> int:
+    """The largest worker count accepted: generous, but refused before thousands of processes start."""
+    if backend == "serial":
+        return 1
+    if backend == "thread":
+        return 256
+    return max(32, 4 * usable_cores())
+
+
+def default_workers(backend: str) -> int:
+    return 1 if backend == "serial" else usable_cores()
+
+
+def auto_chunksize(n_items: int, workers: int) -> int:
+    """The chunk size ``Pool.map`` would choose: about four chunks per worker."""
+    return max(1, math.ceil(n_items / (workers * 4)))
+
+
+# --- what runs inside a worker ----------------------------------------------------------------------
+
+_STATUS: Any = None  # shared array: for each task, the pid running it, -1 when done, 0 before it starts
+
+
+def _init_worker(status: Any) -> None:
+    global _STATUS
+    _STATUS = status
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is the parent's to handle
+
+
+def _run_chunk(fn: Callable[[Any], Any], first_index: int, chunk: list[Any],
+               worker: int | None = None) -> tuple[int, list[Any], list[tuple[float, float]]]:
+    """Run ``fn`` on each item of a chunk, recording start and end of each task."""
+    worker = os.getpid() if worker is None else worker
+    status, clock = _STATUS, time.perf_counter
+    results: list[Any] = []
+    times: list[tuple[float, float]] = []
+    for offset, item in enumerate(chunk):
+        index = first_index + offset
+        if status is not None:
+            status[index] = worker
+        start = clock()
+        try:
+            results.append(fn(item))
+        except Exception as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"(raised by task {index}, input {item!r:.80})")
+            raise
+        times.append((start, clock()))
+        if status is not None:
+            status[index] = -1
+    return worker, results, times
+
+
+def _run_chunk_in_thread(fn: Callable[[Any], Any], first_index: int, chunk: list[Any]):
+    return _run_chunk(fn, first_index, chunk, threading.get_native_id())
+
+
+# --- the parent's side ------------------------------------------------------------------------------
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[tuple[int, list[Any]]]:
+    for first in range(0, len(items), size):
+        yield first, items[first:first + size]
+
+
+def _collect(futures: list[Future], n: int, t0: float) -> tuple[list[Any], list[TaskRecord]]:
+    results: list[Any] = [None] * n
+    records: list[TaskRecord] = []
+    for (first, _chunk), future in futures:
+        worker, chunk_results, times = future.result()
+        results[first:first + len(chunk_results)] = chunk_results
+        records.extend(TaskRecord(first + k, worker, s - t0, e - t0) for k, (s, e) in enumerate(times))
+    return results, records
+
+
+def _stop_processes(executor: ProcessPoolExecutor) -> None:
+    """Stop workers now (a timeout, an error, an interrupt) and reap them: nothing left to the GC."""
+    kill = getattr(executor, "kill_workers", None)  # Python 3.14+
+    if kill is not None:
+        kill()
+    else:
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "stopped"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        extra = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
+        return f"was killed by {name}{extra}"
+    return f"exited with code {code} (os._exit or sys.exit inside the task?)"
+
+
+def _crash_error(processes: dict[int, Any], status: Any, n: int) -> WorkerCrashedError:
+    running = {i: status[i] for i in range(n) if status[i] > 0}
+    deadline = time.monotonic() + 2  # the executor's own thread may be reaping the dead worker right now
+    while True:
+        dead = {pid: p.exitcode for pid, p in processes.items() if p.exitcode not in (None, -signal.SIGTERM)}
+        if set(dead) & set(running.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
+    index = suspects[0] if len(suspects) == 1 else None
+    exitcode = dead.get(running.get(index)) if index is not None else next(iter(dead.values()), None)
+    where = f"while running task {index}" if index is not None else "while running tasks"
+    return WorkerCrashedError(
+        f"a worker process {_describe_exit(exitcode)} {where}; the other workers were stopped. "
+        f"Results of this run are lost: fix the task (or give it less memory to use) and run again.",
+        task_index=index,
+        exitcode=exitcode,
+    )
+
+
+def _run_in_executor(executor: Executor, submit_fn: Callable[..., Any], fn: Callable[[Any], Any],
+                     items: list[Any], chunksize: int, timeout: float | None, t0: float,
+                     on_crash: Callable[[], Exception] | None = None) -> tuple[list[Any], list[TaskRecord]]:
+    futures = [((first, chunk), executor.submit(submit_fn, fn, first, chunk))
+               for first, chunk in _chunks(items, chunksize)]
+    remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
+    done, pending = wait([f for _, f in futures], timeout=remaining, return_when=FIRST_EXCEPTION)
+    for f in done:
+        exc = f.exception()
+        if isinstance(exc, BrokenProcessPool) and on_crash is not None:
+            raise on_crash() from None
+        if exc is not None:
+            raise exc
+    if pending:
+        raise TaskTimeoutError(f"timeout={timeout:g} s ran out with tasks unfinished", unfinished=[])
+    return _collect(futures, len(items), t0)
+
+
+def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = "process",
+              workers: int | None = None, start_method: str | None = None, chunksize: int | None = None,
+              timeout: float | None = None) -> RunResult:
+    """Run ``fn(item)`` for every item and return results in input order with per-task records.
+
+    Raises ``InteractiveFunctionError`` before starting anything if workers could not import ``fn``,
+    ``WorkerCrashedError`` if a worker process dies, ``TaskTimeoutError`` when ``timeout`` seconds pass,
+    and the task's own exception (with the task index in its notes) if ``fn`` raises.
+    """
+    callable_fn("fn", fn)
+    items = non_empty_list("items", items)
+    one_of("backend", backend, BACKENDS)
+    if workers is None:
+        workers = default_workers(backend)
+    workers = positive_int("workers", workers, maximum=max_workers(backend),
+                           hint="the serial backend always uses 1 worker" if backend == "serial" else "")
+    chunksize = auto_chunksize(len(items), workers) if chunksize is None else positive_int("chunksize", chunksize)
+    timeout = positive_number("timeout", timeout, allow_none=True)
+    method = resolve_start_method(start_method) if backend in ("process", "dask") or start_method else None
+
+    if backend == "dask":
+        from .dask_backend import run_on_dask
+
+        return run_on_dask(fn, items, workers=workers, chunksize=chunksize, timeout=timeout)
+    if backend == "process":
+        check_worker(fn, method)
+
+    t0 = time.perf_counter()
+    if backend == "serial":
+        results, records = _run_serial(fn, items, timeout, t0)
+    elif backend == "thread":
+        results, records = _run_threads(fn, items, workers, chunksize, timeout, t0)
+    else:
+        results, records = _run_processes(fn, items, workers, chunksize, timeout, t0, method)
+    seconds = time.perf_counter() - t0
+    records.sort(key=lambda r: r.index)
+    return RunResult(results, seconds, records, backend, workers, chunksize, method)
+
+
+def _run_serial(fn, items, timeout, t0):
+    worker = os.getpid()
+    _, results, times = _run_chunk(fn, 0, items, worker) if timeout is None else _serial_with_deadline(
+        fn, items, timeout, t0, worker)
+    return results, [TaskRecord(i, worker, s - t0, e - t0) for i, (s, e) in enumerate(times)]
+
+
+def _serial_with_deadline(fn, items, timeout, t0, worker):
+    results, times = [], []
+    for index, item in enumerate(items):
+        if time.perf_counter() - t0 > timeout:
+            raise TaskTimeoutError(
+                f"timeout={timeout:g} s ran out after {index} of {len(items)} tasks (serial tasks are checked "
+                f"between tasks)", unfinished=list(range(index, len(items))))
+        _, [result], [span] = _run_chunk(fn, index, [item], worker)
+        results.append(result)
+        times.append(span)
+    return worker, results, times
+
+
+def _run_threads(fn, items, workers, chunksize, timeout, t0):
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mplessons")
+    try:
+        return _run_in_executor(executor, _run_chunk_in_thread, fn, items, chunksize, timeout, t0)
+    except TaskTimeoutError as exc:
+        raise TaskTimeoutError(f"{exc} (threads cannot be stopped from outside: running tasks finish in the "
+                               f"background)") from None
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
+    ctx = context(method)
+    status = ctx.RawArray("q", len(items))
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(status,))
+
+    def crashed() -> Exception:
+        # Read before shutdown(): the executor drops its process table then.
+        processes = {p.pid: p for p in (getattr(executor, "_processes", None) or {}).values()}
+        return _crash_error(processes, status, len(items))
+
+    finished = False
+    try:
+        outcome = _run_in_executor(executor, _run_chunk, fn, items, chunksize, timeout, t0, on_crash=crashed)
+        finished = True
+        return outcome
+    except TaskTimeoutError:
+        unfinished = [i for i in range(len(items)) if status[i] != -1]
+        raise TaskTimeoutError(
+            f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
+            f"the worker processes were stopped", unfinished=unfinished) from None
+    finally:
+        if finished:
+            executor.shutdown(wait=True)  # idle workers exit on their own
+        else:
+            _stop_processes(executor)  # an error, a timeout or an interrupt: stop them now

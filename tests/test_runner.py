@@ -1,0 +1,99 @@
+import functools
+import os
+import time
+
+import pytest
+import workers_for_tests as w
+
+import mplessons
+from mplessons import run_tasks, workloads
+
+
+@pytest.mark.parametrize("backend", ["serial", "thread", "process"])
+def test_results_come_back_in_input_order_with_a_record_per_task(backend):
+    workers = 1 if backend == "serial" else 2
+    run = run_tasks(workloads.square, range(20), backend=backend, workers=workers, chunksize=3)
+    assert run.results == [x * x for x in range(20)]
+    assert [t.index for t in run.tasks] == list(range(20))
+    assert all(0 <= t.start <= t.end <= run.seconds for t in run.tasks)
+    assert run.backend == backend and run.workers == workers and run.chunksize == 3
+
+
+def test_process_backend_under_every_start_method(start_method):
+    run = run_tasks(workloads.power_digits, range(1, 5), workers=2, start_method=start_method)
+    assert run.results == [236125, 294538, 337000, 370393]
+    assert run.start_method == start_method
+    assert all(isinstance(t.worker, int) and t.worker > 0 for t in run.tasks), "process workers are named by pid"
+    assert os.getpid() not in {t.worker for t in run.tasks}
+
+
+def test_two_workers_really_overlap_in_time():
+    run = run_tasks(workloads.sleep_then_return, [0.3, 0.3], backend="thread", workers=2, chunksize=1)
+    first, second = run.tasks
+    assert first.start < second.end and second.start < first.end
+    assert run.seconds < 0.55
+
+
+def test_auto_chunksize_is_pool_maps():
+    run = run_tasks(workloads.square, range(100), backend="thread", workers=2)
+    assert run.chunksize == 13  # ceil(100 / (2 workers * 4))
+
+
+def test_a_task_exception_comes_back_with_its_index(start_method):
+    with pytest.raises(ValueError, match="task refused input 2") as err:
+        run_tasks(w.fail_on, range(5), workers=2, start_method=start_method)
+    assert any("task 2" in note for note in getattr(err.value, "__notes__", ["task 2"]))
+
+
+def test_a_dead_worker_is_an_error_naming_the_task(start_method):
+    started = time.perf_counter()
+    with pytest.raises(mplessons.WorkerCrashedError) as err:
+        run_tasks(w.exit_on, range(6), workers=2, chunksize=1, start_method=start_method)
+    assert time.perf_counter() - started < 5
+    assert err.value.task_index == 3 and err.value.exitcode == 3
+    assert "exited with code 3" in str(err.value) and "task 3" in str(err.value)
+
+
+def test_timeout_stops_the_workers(start_method):
+    started = time.perf_counter()
+    with pytest.raises(mplessons.TaskTimeoutError) as err:
+        run_tasks(workloads.sleep_then_return, [0.05, 30, 30], workers=2, chunksize=1, timeout=0.5,
+                  start_method=start_method)
+    assert time.perf_counter() - started < 3
+    assert err.value.unfinished == [1, 2]
+    assert "timeout=0.5 s" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "pattern"),
+    [
+        ({"workers": 0}, ValueError, r"workers must be in 1\.\.\d+, got 0"),
+        ({"workers": -1}, ValueError, "workers must be in"),
+        ({"workers": 1.5}, TypeError, "workers must be a whole number"),
+        ({"workers": "2"}, TypeError, "workers must be a whole number"),
+        ({"workers": 10**6}, ValueError, "workers must be in"),
+        ({"backend": "gpu"}, ValueError, "unknown backend 'gpu'; choose one of 'serial'"),
+        ({"backend": "serial", "workers": 2}, ValueError, "serial backend always uses 1 worker"),
+        ({"chunksize": 0}, ValueError, "chunksize must be in"),
+        ({"timeout": -1}, ValueError, "timeout must be a finite number greater than 0"),
+        ({"timeout": "soon"}, TypeError, "timeout must be a number"),
+        ({"start_method": "fast"}, ValueError, "start_method"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        run_tasks(workloads.square, range(4), **kwargs)
+
+
+@pytest.mark.parametrize(("items", "error", "pattern"), [([], ValueError, "items is empty"),
+                                                          (5, TypeError, "items must be an iterable"),
+                                                          ("abc", TypeError, "not a str")])
+def test_bad_items_are_refused(items, error, pattern):
+    with pytest.raises(error, match=pattern):
+        run_tasks(workloads.square, items)
+
+
+def test_unpicklable_function_is_refused_before_processes_start():
+    with pytest.raises(mplessons.InteractiveFunctionError, match="lambda"):
+        run_tasks(lambda x: x, range(3), workers=2)
+    assert run_tasks(functools.partial(workloads.sleep_then_return, 0), [1, 2], workers=2).results == [1, 2]
