@@ -12,11 +12,13 @@ import os
 import signal
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from .errors import TaskTimeoutError, WorkerCrashedError
 from .guard import check_worker
@@ -26,8 +28,7 @@ from .validation import callable_fn, non_empty_list, one_of, positive_int, posit
 BACKENDS = ("serial", "thread", "process", "dask")
 
 
-@dataclass(frozen=True)
-class TaskRecord:
+class TaskRecord(NamedTuple):
     """When and where one task ran; times are seconds since the run started."""
 
     index: int
@@ -36,17 +37,32 @@ class TaskRecord:
     end: float
 
 
+# One chunk's timings as returned by a worker: (first task index, worker id, [start0, end0, start1, end1, ...]).
+ChunkSpans = tuple[int, int, array]
+
+
 @dataclass
 class RunResult:
-    """Results in input order, the run's wall time, and one record per task for timelines."""
+    """Results in input order, the run's wall time, and one record per task for timelines.
+
+    Per-task records are kept as compact arrays and turned into ``TaskRecord`` objects only when asked for,
+    so that recording them costs the run almost nothing (tiny tasks would otherwise pay for it).
+    """
 
     results: list[Any]
     seconds: float
-    tasks: list[TaskRecord] = field(repr=False)
+    spans: list[ChunkSpans] = field(repr=False)
     backend: str
     workers: int
     chunksize: int
     start_method: str | None = None
+    t0: float = field(default=0.0, repr=False)
+
+    @cached_property
+    def tasks(self) -> list[TaskRecord]:
+        t0 = self.t0
+        return [TaskRecord(first + k, worker, times[2 * k] - t0, times[2 * k + 1] - t0)
+                for first, worker, times in self.spans for k in range(len(times) // 2)]
 
     @property
     def busy_seconds(self) -> float:
@@ -79,32 +95,31 @@ _STATUS: Any = None  # shared array: for each task, the pid running it, -1 when 
 
 def _init_worker(status: Any) -> None:
     global _STATUS
-    _STATUS = status
+    _STATUS = memoryview(status).cast("B").cast("q")  # a memoryview writes faster than the ctypes array
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is the parent's to handle
 
 
 def _run_chunk(fn: Callable[[Any], Any], first_index: int, chunk: list[Any],
-               worker: int | None = None) -> tuple[int, list[Any], list[tuple[float, float]]]:
+               worker: int | None = None) -> tuple[list[Any], ChunkSpans]:
     """Run ``fn`` on each item of a chunk, recording start and end of each task."""
     worker = os.getpid() if worker is None else worker
     status, clock = _STATUS, time.perf_counter
     results: list[Any] = []
-    times: list[tuple[float, float]] = []
-    for offset, item in enumerate(chunk):
-        index = first_index + offset
+    times = array("d")
+    for index, item in enumerate(chunk, first_index):
         if status is not None:
             status[index] = worker
-        start = clock()
+        times.append(clock())
         try:
             results.append(fn(item))
         except Exception as exc:
             if hasattr(exc, "add_note"):
                 exc.add_note(f"(raised by task {index}, input {item!r:.80})")
             raise
-        times.append((start, clock()))
+        times.append(clock())
         if status is not None:
             status[index] = -1
-    return worker, results, times
+    return results, (first_index, worker, times)
 
 
 def _run_chunk_in_thread(fn: Callable[[Any], Any], first_index: int, chunk: list[Any]):
@@ -119,14 +134,15 @@ def _chunks(items: list[Any], size: int) -> Iterable[tuple[int, list[Any]]]:
         yield first, items[first:first + size]
 
 
-def _collect(futures: list[Future], n: int, t0: float) -> tuple[list[Any], list[TaskRecord]]:
+def _collect(futures: list[Future], n: int) -> tuple[list[Any], list[ChunkSpans]]:
     results: list[Any] = [None] * n
-    records: list[TaskRecord] = []
-    for (first, _chunk), future in futures:
-        worker, chunk_results, times = future.result()
+    spans: list[ChunkSpans] = []
+    for future in futures:
+        chunk_results, chunk_spans = future.result()
+        first = chunk_spans[0]
         results[first:first + len(chunk_results)] = chunk_results
-        records.extend(TaskRecord(first + k, worker, s - t0, e - t0) for k, (s, e) in enumerate(times))
-    return results, records
+        spans.append(chunk_spans)
+    return results, spans
 
 
 def _stop_processes(executor: ProcessPoolExecutor) -> None:
@@ -176,11 +192,10 @@ def _crash_error(processes: dict[int, Any], status: Any, n: int) -> WorkerCrashe
 
 def _run_in_executor(executor: Executor, submit_fn: Callable[..., Any], fn: Callable[[Any], Any],
                      items: list[Any], chunksize: int, timeout: float | None, t0: float,
-                     on_crash: Callable[[], Exception] | None = None) -> tuple[list[Any], list[TaskRecord]]:
-    futures = [((first, chunk), executor.submit(submit_fn, fn, first, chunk))
-               for first, chunk in _chunks(items, chunksize)]
+                     on_crash: Callable[[], Exception] | None = None) -> tuple[list[Any], list[ChunkSpans]]:
+    futures = [executor.submit(submit_fn, fn, first, chunk) for first, chunk in _chunks(items, chunksize)]
     remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
-    done, pending = wait([f for _, f in futures], timeout=remaining, return_when=FIRST_EXCEPTION)
+    done, pending = wait(futures, timeout=remaining, return_when=FIRST_EXCEPTION)
     for f in done:
         exc = f.exception()
         if isinstance(exc, BrokenProcessPool) and on_crash is not None:
@@ -189,7 +204,7 @@ def _run_in_executor(executor: Executor, submit_fn: Callable[..., Any], fn: Call
             raise exc
     if pending:
         raise TaskTimeoutError(f"timeout={timeout:g} s ran out with tasks unfinished", unfinished=[])
-    return _collect(futures, len(items), t0)
+    return _collect(futures, len(items))
 
 
 def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = "process",
@@ -221,34 +236,31 @@ def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = 
 
     t0 = time.perf_counter()
     if backend == "serial":
-        results, records = _run_serial(fn, items, timeout, t0)
+        results, spans = _run_serial(fn, items, timeout)
     elif backend == "thread":
-        results, records = _run_threads(fn, items, workers, chunksize, timeout, t0)
+        results, spans = _run_threads(fn, items, workers, chunksize, timeout, t0)
     else:
-        results, records = _run_processes(fn, items, workers, chunksize, timeout, t0, method)
+        results, spans = _run_processes(fn, items, workers, chunksize, timeout, t0, method)
     seconds = time.perf_counter() - t0
-    records.sort(key=lambda r: r.index)
-    return RunResult(results, seconds, records, backend, workers, chunksize, method)
+    return RunResult(results, seconds, spans, backend, workers, chunksize, method, t0)
 
 
-def _run_serial(fn, items, timeout, t0):
+def _run_serial(fn, items, timeout):
     worker = os.getpid()
-    _, results, times = _run_chunk(fn, 0, items, worker) if timeout is None else _serial_with_deadline(
-        fn, items, timeout, t0, worker)
-    return results, [TaskRecord(i, worker, s - t0, e - t0) for i, (s, e) in enumerate(times)]
-
-
-def _serial_with_deadline(fn, items, timeout, t0, worker):
-    results, times = [], []
+    if timeout is None:
+        results, spans = _run_chunk(fn, 0, items, worker)
+        return results, [spans]
+    deadline = time.perf_counter() + timeout
+    results, spans = [], []
     for index, item in enumerate(items):
-        if time.perf_counter() - t0 > timeout:
+        if time.perf_counter() > deadline:
             raise TaskTimeoutError(
                 f"timeout={timeout:g} s ran out after {index} of {len(items)} tasks (serial tasks are checked "
                 f"between tasks)", unfinished=list(range(index, len(items))))
-        _, [result], [span] = _run_chunk(fn, index, [item], worker)
+        [result], chunk_spans = _run_chunk(fn, index, [item], worker)
         results.append(result)
-        times.append(span)
-    return worker, results, times
+        spans.append(chunk_spans)
+    return results, spans
 
 
 def _run_threads(fn, items, workers, chunksize, timeout, t0):
