@@ -129,7 +129,10 @@ def check_row_sums(row_sums: Any, segment_name: Any, data: np.ndarray) -> Feedba
                 "input order; imap_unordered and as-completed orders do not"
             )
         wrong = int(np.flatnonzero(~np.isclose(got, expected))[0])
-        return failed(f"row {wrong} sums to {got[wrong]!r}, expected {expected[wrong]!r}: same shape and dtype?")
+        return failed(
+            f"row {wrong} sums to {float(got[wrong])!r}, expected {float(expected[wrong])!r}: "
+            "did the workers see the same shape and dtype as `data`?"
+        )
     if segment_exists(segment_name):
         _unlink(segment_name)
         return failed(
