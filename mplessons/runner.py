@@ -209,8 +209,11 @@ def _run_in_executor(executor: Executor, submit_fn: Callable[..., Any], fn: Call
 
 def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = "process",
               workers: int | None = None, start_method: str | None = None, chunksize: int | None = None,
-              timeout: float | None = None) -> RunResult:
+              timeout: float | None = None, scheduler: str | None = None) -> RunResult:
     """Run ``fn(item)`` for every item and return results in input order with per-task records.
+
+    ``backend="dask"`` runs on dask.distributed (see ``mplessons.dask_backend``): on ``scheduler`` (an address
+    such as ``"tcp://host:8786"``), else ``$MPLESSONS_DASK_SCHEDULER``, else an embedded local cluster.
 
     Raises ``InteractiveFunctionError`` before starting anything if workers could not import ``fn``,
     ``WorkerCrashedError`` if a worker process dies, ``TaskTimeoutError`` when ``timeout`` seconds pass,
@@ -219,6 +222,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = 
     callable_fn("fn", fn)
     items = non_empty_list("items", items)
     one_of("backend", backend, BACKENDS)
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler= is only used with backend='dask', got backend={backend!r}")
+    dask_workers, dask_chunksize = workers, chunksize  # None lets dask use every worker of its cluster
     if workers is None:
         workers = default_workers(backend)
     workers = positive_int("workers", workers, maximum=max_workers(backend),
@@ -230,7 +236,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = 
     if backend == "dask":
         from .dask_backend import run_on_dask
 
-        return run_on_dask(fn, items, workers=workers, chunksize=chunksize, timeout=timeout)
+        return run_on_dask(fn, items, workers=None if dask_workers is None else workers,
+                           chunksize=None if dask_chunksize is None else chunksize, timeout=timeout,
+                           scheduler=scheduler)
     if backend == "process":
         check_worker(fn, method)
 
