@@ -11,8 +11,23 @@ from .errors import InteractiveFunctionError, MPLessonsError, TaskTimeoutError, 
 from .guard import InteractiveFunctionWarning, check_worker, load_ipython_extension
 from .machine import context, default_start_method, gil_enabled, info, info_text, start_methods, usable_cores
 from .runner import RunResult, TaskRecord, run_tasks
+from .timing import calibrate
 
 __version__ = "0.1.0"
+
+# numpy, matplotlib and ipywidgets load on first use only, so that `import mplessons` (which every worker
+# process does under spawn) stays cheap.
+_LAZY = {"sweep": "speedup", "amdahl_fit": "speedup", "SweepResult": "speedup",
+         "plot_speedup": "plots", "plot_timeline": "plots", "widgets": None}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mplessons' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    return module if _LAZY[name] is None else getattr(module, name)
 
 __all__ = [
     "InteractiveFunctionError",
@@ -21,7 +36,10 @@ __all__ = [
     "RunResult",
     "TaskRecord",
     "TaskTimeoutError",
+    "SweepResult",
     "WorkerCrashedError",
+    "amdahl_fit",
+    "calibrate",
     "check_worker",
     "context",
     "default_start_method",
@@ -29,7 +47,10 @@ __all__ = [
     "info",
     "info_text",
     "load_ipython_extension",
+    "plot_speedup",
+    "plot_timeline",
     "run_tasks",
     "start_methods",
+    "sweep",
     "usable_cores",
 ]

@@ -1,0 +1,224 @@
+"""Speedup sweeps over worker counts and the Amdahl fit: the numbers behind the lessons' speedup plots.
+
+Amdahl's law: if a fraction ``f`` of a program's work cannot run in parallel, ``n`` workers give a speedup
+of at most ``1 / (f + (1 - f) / n)``; it never passes ``1 / f`` however many workers you add. Fitting ``f``
+to measured speedups turns "it flattens out" into one number a student can reason about.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .machine import usable_cores
+from .runner import RunResult, max_workers, run_tasks
+from .timing import median
+from .validation import callable_fn, non_empty_list, one_of, positive_int
+
+BASELINES = ("one-worker", "serial")
+
+
+def amdahl_speedup(workers: Any, serial_fraction: float) -> Any:
+    """Amdahl's speedup for ``workers`` (a number or an array) when ``serial_fraction`` cannot run in parallel."""
+    n = np.asarray(workers, dtype=float)
+    speedup = 1.0 / (serial_fraction + (1.0 - serial_fraction) / n)
+    return float(speedup) if speedup.ndim == 0 else speedup
+
+
+def amdahl_fit(workers: Sequence[int], speedups: Sequence[float]) -> float:
+    """The serial fraction ``f`` in 0..1 whose Amdahl curve is nearest the measured speedups (least squares).
+
+    Minimises ``sum((S_i - 1 / (f + (1 - f) / n_i))**2)`` over ``f`` on a fine grid, then refines around the
+    best grid point; no optimiser library needed for one bounded parameter. Fit only worker counts up to the
+    usable cores: beyond them the flattening comes from too few cores, not from serial code.
+    """
+    n = _as_array("workers", workers)
+    s = _as_array("speedups", speedups)
+    if n.shape != s.shape:
+        raise ValueError(f"workers and speedups must have the same length, got {n.size} and {s.size}")
+    if np.any(n < 1):
+        raise ValueError(f"workers must all be 1 or more, got {n.min():g}")
+    if np.any(s <= 0):
+        raise ValueError(f"speedups must all be greater than 0, got {s.min():g}")
+    if not np.any(n > 1):
+        raise ValueError("workers needs at least one count above 1: with 1 worker every serial fraction fits")
+
+    def loss(f: np.ndarray) -> np.ndarray:
+        predicted = 1.0 / (f[:, None] + (1.0 - f[:, None]) / n[None, :])
+        return ((predicted - s[None, :]) ** 2).sum(axis=1)
+
+    grid = np.linspace(0.0, 1.0, 2001)
+    best = grid[np.argmin(loss(grid))]
+    fine = np.clip(np.linspace(best - 1e-3, best + 1e-3, 2001), 0.0, 1.0)
+    return float(fine[np.argmin(loss(fine))])
+
+
+def _as_array(name: str, values: Any) -> np.ndarray:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of numbers, got {type(values).__name__}")
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name} is empty: give at least one value")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            raise TypeError(f"{name} must contain finite numbers only, got {v!r}")
+    return np.asarray(values, dtype=float)
+
+
+@dataclass
+class SweepRow:
+    """One worker count: median seconds over the repeats, and speedup and efficiency from it."""
+
+    workers: int
+    seconds: float
+    speedup: float
+    efficiency: float
+    times: list[float] = field(default_factory=list, repr=False)
+    run: RunResult | None = field(default=None, repr=False)  # the run with the median time, for timelines
+
+
+@dataclass
+class SweepResult:
+    """What :func:`sweep` measured. ``print(result)`` shows the table; ``plot_speedup(result)`` draws it."""
+
+    rows: list[SweepRow]
+    serial_fraction: float | None
+    backend: str
+    baseline: str
+    baseline_seconds: float
+    cores: int
+    n_items: int
+    repeat: int
+    start_method: str | None = None
+    label: str | None = None
+
+    @property
+    def workers(self) -> list[int]:
+        return [r.workers for r in self.rows]
+
+    @property
+    def speedups(self) -> list[float]:
+        return [r.speedup for r in self.rows]
+
+    @property
+    def efficiencies(self) -> list[float]:
+        return [r.efficiency for r in self.rows]
+
+    @property
+    def seconds(self) -> list[float]:
+        return [r.seconds for r in self.rows]
+
+    def table(self) -> str:
+        """A plain-text table, one line per worker count."""
+        base = "1 worker of the same backend" if self.baseline == "one-worker" else "a serial run"
+        method = f", {self.start_method}" if self.start_method else ""
+        lines = [f"{self.backend} backend{method}, {self.n_items} tasks, {self.cores} usable cores, "
+                 f"median of {self.repeat}; speedup vs {base} ({self.baseline_seconds:.3f} s)",
+                 f"{'workers':>7}  {'seconds':>9}  {'speedup':>8}  {'efficiency':>10}"]
+        for r in self.rows:
+            mark = "  (more workers than cores)" if r.workers > self.cores else ""
+            lines.append(f"{r.workers:>7}  {r.seconds:>7.3f} s  {r.speedup:>7.2f}×  {r.efficiency:>10.0%}{mark}")
+        if self.serial_fraction is not None:
+            lines.append(f"Amdahl fit: serial fraction {self.serial_fraction:.2f} "
+                         f"(speedup can never pass {_limit(self.serial_fraction)})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __repr__(self) -> str:
+        return f"<SweepResult\n{self.table()}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython shows the table, not a dataclass dump
+        printer.text(self.table())
+
+
+def _limit(f: float) -> str:
+    return "any value" if f <= 0 else f"{1 / f:.1f}×"
+
+
+def default_workers(backend: str = "process") -> list[int]:
+    """1, 2, 4, ... up to the usable cores, then twice the cores: enough to see the curve flatten."""
+    if backend == "serial":
+        return [1]
+    cores = usable_cores()
+    if cores <= 4:
+        counts = set(range(1, 2 * cores + 1))
+    else:
+        counts = {1, cores, 2 * cores} | {2**k for k in range(1, cores.bit_length()) if 2**k < cores}
+    return sorted(c for c in counts if c <= max_workers(backend))
+
+
+def _worker_counts(workers: Any, backend: str) -> list[int]:
+    limit = max_workers(backend)
+    hint = "the serial backend always uses 1 worker" if backend == "serial" else ""
+    if workers is None:
+        return default_workers(backend)
+    if isinstance(workers, numbers.Integral) and not isinstance(workers, bool):
+        return list(range(1, positive_int("workers", workers, maximum=limit, hint=hint) + 1))
+    counts = non_empty_list("workers", workers)
+    return sorted({positive_int("workers", c, maximum=limit, hint=hint) for c in counts})
+
+
+def sweep(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | Iterable[int] | None = None,
+          backend: str = "process", repeat: int = 3, start_method: str | None = None,
+          chunksize: int | None = None, *, baseline: str = "one-worker", progress: bool | None = None,
+          timeout: float | None = None, label: str | None = None) -> SweepResult:
+    """Run ``fn`` over ``items`` with each worker count, ``repeat`` times, and return speedup per count.
+
+    ``workers``: a list of counts, or ``n`` for 1..n (default: 1, 2, 4, ... the usable cores, twice the
+    cores). Seconds are the median of the repeats, taken round-robin over the counts so a burst of other
+    work on the machine hits every count alike rather than one.
+
+    Speedup is relative to **1 worker of the same backend** (``baseline="one-worker"``, measured even if
+    1 is not in ``workers``): it then shows how the backend *scales*, with its fixed costs (starting
+    processes, pickling) on both sides. ``baseline="serial"`` divides a plain serial run's time instead,
+    which shows what parallelism *gains you* overall, overheads included. Efficiency is speedup / workers.
+    The Amdahl serial fraction is fitted on the counts up to the usable cores (``None`` if only 1 is).
+    A ``tqdm`` progress bar appears when the sweep takes more than half a second (``progress=False``: never).
+    """
+    callable_fn("fn", fn)
+    items = non_empty_list("items", items)
+    one_of("backend", backend, ("serial", "thread", "process"))
+    one_of("baseline", baseline, BASELINES)
+    counts = _worker_counts(workers, backend)
+    repeat = positive_int("repeat", repeat, maximum=100)
+    chunksize = None if chunksize is None else positive_int("chunksize", chunksize)
+    measured = sorted(set(counts) | ({1} if baseline == "one-worker" else set()))
+    runs: dict[int, list[RunResult]] = {n: [] for n in measured}
+    serial_runs: list[RunResult] = []
+    steps = repeat * (len(measured) + (baseline == "serial"))
+
+    from tqdm.auto import tqdm
+
+    with tqdm(total=steps, desc=f"sweep ({backend})", delay=0.5, leave=False,
+              disable=progress is False) as bar:
+        for _ in range(repeat):
+            if baseline == "serial":
+                serial_runs.append(run_tasks(fn, items, backend="serial", timeout=timeout))
+                bar.update()
+            for n in measured:
+                runs[n].append(run_tasks(fn, items, backend=backend, workers=n, start_method=start_method,
+                                         chunksize=chunksize, timeout=timeout))
+                bar.update()
+
+    base_runs = serial_runs if baseline == "serial" else runs[1]
+    base = median([r.seconds for r in base_runs])
+    rows = []
+    for n in counts:
+        times = [r.seconds for r in runs[n]]
+        seconds = median(times)
+        speedup = base / seconds
+        middle = sorted(runs[n], key=lambda r: r.seconds)[len(times) // 2]
+        rows.append(SweepRow(n, seconds, speedup, speedup / n, times, middle))
+    cores = usable_cores()
+    fit_rows = [r for r in rows if r.workers <= cores]
+    fraction = (amdahl_fit([r.workers for r in fit_rows], [r.speedup for r in fit_rows])
+                if any(r.workers > 1 for r in fit_rows) else None)
+    method = runs[measured[0]][0].start_method
+    return SweepResult(rows, fraction, backend, baseline, base, cores, len(items), repeat, method, label)
