@@ -6,12 +6,25 @@ import argparse
 import json
 import sys
 
-from .machine import info, info_text
+from .machine import info, info_text, start_methods
 
 
 def _info(args: argparse.Namespace) -> int:
     details = info()
     print(json.dumps(details, indent=2) if args.json else info_text(details))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .bench import format_report, run_benchmark, write_outputs
+
+    def progress(message: str) -> None:
+        print(f"  .. {message}", file=sys.stderr, flush=True)
+
+    report = run_benchmark(quick=args.quick, start_method=args.start_method, course=not args.no_course,
+                           progress=progress)
+    print(format_report(report))
+    write_outputs(report, args.json, args.plot)
     return 0
 
 
@@ -21,6 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     info_cmd = commands.add_parser("info", help="this machine's cores, start methods, GIL and packages")
     info_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info_cmd.set_defaults(handler=_info)
+    bench = commands.add_parser("bench", help="speedup, overhead, start-up and course runtime, as ratios")
+    bench.add_argument("--quick", action="store_true", help="one repeat and smaller tasks (about 1-2 minutes)")
+    bench.add_argument("--json", metavar="PATH", help="also write the full results as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="also save the speedup plot (PNG)")
+    bench.add_argument("--start-method", choices=start_methods(), default=None,
+                       help="start method for the workers (default: $MPLESSONS_START_METHOD or Python's)")
+    bench.add_argument("--no-course", action="store_true", help="skip running the notebooks")
+    bench.set_defaults(handler=_bench)
     return parser
 
 

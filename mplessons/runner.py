@@ -14,10 +14,11 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_EXCEPTION, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
+from multiprocessing.connection import Pipe
+from multiprocessing.connection import wait as wait_for_any
 from typing import Any, NamedTuple
 
 from .errors import TaskTimeoutError, WorkerCrashedError
@@ -134,27 +135,15 @@ def _chunks(items: list[Any], size: int) -> Iterable[tuple[int, list[Any]]]:
         yield first, items[first:first + size]
 
 
-def _collect(futures: list[Future], n: int) -> tuple[list[Any], list[ChunkSpans]]:
+def _collect_chunks(chunks: Iterable[tuple[list[Any], ChunkSpans]], n: int) -> tuple[list[Any], list[ChunkSpans]]:
+    """Put each chunk's results at its place in the input order and keep its timings."""
     results: list[Any] = [None] * n
     spans: list[ChunkSpans] = []
-    for future in futures:
-        chunk_results, chunk_spans = future.result()
+    for chunk_results, chunk_spans in chunks:
         first = chunk_spans[0]
         results[first:first + len(chunk_results)] = chunk_results
         spans.append(chunk_spans)
     return results, spans
-
-
-def _stop_processes(executor: ProcessPoolExecutor) -> None:
-    """Stop workers now (a timeout, an error, an interrupt) and reap them: nothing left to the GC."""
-    kill = getattr(executor, "kill_workers", None)  # Python 3.14+
-    if kill is not None:
-        kill()
-    else:
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            if process.is_alive():
-                process.kill()
-    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _describe_exit(code: int | None) -> str:
@@ -190,21 +179,18 @@ def _crash_error(processes: dict[int, Any], status: Any, n: int) -> WorkerCrashe
     )
 
 
-def _run_in_executor(executor: Executor, submit_fn: Callable[..., Any], fn: Callable[[Any], Any],
-                     items: list[Any], chunksize: int, timeout: float | None, t0: float,
-                     on_crash: Callable[[], Exception] | None = None) -> tuple[list[Any], list[ChunkSpans]]:
-    futures = [executor.submit(submit_fn, fn, first, chunk) for first, chunk in _chunks(items, chunksize)]
+def _run_in_executor(executor: Executor, fn: Callable[[Any], Any], items: list[Any], chunksize: int,
+                     timeout: float | None, t0: float) -> tuple[list[Any], list[ChunkSpans]]:
+    futures = [executor.submit(_run_chunk_in_thread, fn, first, chunk) for first, chunk in _chunks(items, chunksize)]
     remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
     done, pending = wait(futures, timeout=remaining, return_when=FIRST_EXCEPTION)
     for f in done:
         exc = f.exception()
-        if isinstance(exc, BrokenProcessPool) and on_crash is not None:
-            raise on_crash() from None
         if exc is not None:
             raise exc
     if pending:
         raise TaskTimeoutError(f"timeout={timeout:g} s ran out with tasks unfinished", unfinished=[])
-    return _collect(futures, len(items))
+    return _collect_chunks((f.result() for f in futures), len(items))
 
 
 def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = "process",
@@ -274,7 +260,7 @@ def _run_serial(fn, items, timeout):
 def _run_threads(fn, items, workers, chunksize, timeout, t0):
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mplessons")
     try:
-        return _run_in_executor(executor, _run_chunk_in_thread, fn, items, chunksize, timeout, t0)
+        return _run_in_executor(executor, fn, items, chunksize, timeout, t0)
     except TaskTimeoutError as exc:
         raise TaskTimeoutError(f"{exc} (threads cannot be stopped from outside: running tasks finish in the "
                                f"background)") from None
@@ -283,28 +269,41 @@ def _run_threads(fn, items, workers, chunksize, timeout, t0):
 
 
 def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
+    """A ``multiprocessing.Pool`` (lowest overhead), watched so that a dead worker cannot hang the run.
+
+    A bare Pool replaces a dead worker and waits forever for the task it lost; here the parent waits on
+    the result *and* on every worker's sentinel, so a death is noticed the moment it happens.
+    """
     ctx = context(method)
     status = ctx.RawArray("q", len(items))
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(status,))
+    pool = ctx.Pool(workers, initializer=_init_worker, initargs=(status,))
+    processes = list(pool._pool)  # our own handles: the pool forgets workers once it has replaced them
+    wake_reader, wake_writer = Pipe(duplex=False)
 
-    def crashed() -> Exception:
-        # Read before shutdown(): the executor drops its process table then.
-        processes = {p.pid: p for p in (getattr(executor, "_processes", None) or {}).values()}
-        return _crash_error(processes, status, len(items))
+    def wake(_: Any) -> None:
+        wake_writer.send_bytes(b"")
 
     finished = False
     try:
-        outcome = _run_in_executor(executor, _run_chunk, fn, items, chunksize, timeout, t0, on_crash=crashed)
-        finished = True
-        return outcome
-    except TaskTimeoutError:
+        pending = pool.starmap_async(_run_chunk, [(fn, first, chunk) for first, chunk in _chunks(items, chunksize)],
+                                     chunksize=1, callback=wake, error_callback=wake)
+        remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
+        ready = wait_for_any([wake_reader, *(p.sentinel for p in processes)], timeout=remaining)
+        if wake_reader in ready:  # the pool calls back just before it marks the result ready
+            outcome = _collect_chunks(pending.get(), len(items))  # re-raises a task's own exception
+            finished = True
+            return outcome
+        if ready:  # a worker's sentinel: it died
+            raise _crash_error({p.pid: p for p in processes}, status, len(items))
         unfinished = [i for i in range(len(items)) if status[i] != -1]
         raise TaskTimeoutError(
             f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
-            f"the worker processes were stopped", unfinished=unfinished) from None
+            f"the worker processes were stopped", unfinished=unfinished)
     finally:
         if finished:
-            executor.shutdown(wait=True)  # idle workers exit on their own
+            pool.close()  # idle workers exit on their own
         else:
-            _stop_processes(executor)  # an error, a timeout or an interrupt: stop them now
+            pool.terminate()  # an error, a timeout or an interrupt: stop them now
+        pool.join()
+        wake_reader.close()
+        wake_writer.close()
