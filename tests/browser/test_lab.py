@@ -1,0 +1,154 @@
+"""The lessons as users see them: JupyterLab in headless Chromium, Run All, widgets rendered, a slider dragged.
+
+nbval checks the kernel's outputs; these tests check what the page shows (widgets rendered, no error output, the
+plot redrawn after a mouse drag and a click). Screenshots land in test-results/browser/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from labdriver import RESULTS, ROOT, LabPage, LabServer, code_cells_using, describe, notebooks
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+LESSONS = notebooks()
+SPEEDUP_LABS = [nb for nb in LESSONS if code_cells_using(nb, "speedup_lab(")]
+
+
+def _problems(cells: list[dict], console_errors: list[str], outcome: dict | None = None) -> list[str]:
+    """Everything a user would see as broken after Run All."""
+    problems = [] if outcome is None or outcome.get("ok") else [f"Run All stopped before the end: {outcome}"]
+    for cell in cells:
+        if cell["type"] == "code" and cell["source"].strip() and cell["executionCount"] is None:
+            problems.append(f"{describe(cell)} did not run")
+        problems += [f"{describe(cell)} shows an error output: {text}" for text in cell["errors"]]
+        # stderr alone is fine (warnings, progress bars); a traceback there (a widget callback's error in an
+        # Output, a crashed child) means something failed
+        if not cell["errors"]:
+            problems += [f"{describe(cell)} shows a traceback:\n{text}"
+                         for text in cell["stderr"] if "Traceback (most recent call last)" in text]
+        problems += [f"{describe(cell)}: {text}" for text in cell["widgetErrors"]]
+        if cell["loading"]:
+            problems.append(f"{describe(cell)} still shows 'Loading widget...'")
+    problems += [f"browser console: {text}" for text in console_errors if _relevant(text)]
+    return problems
+
+
+def _relevant(console_error: str) -> bool:
+    """Console errors from widgets or uncaught exceptions count; Lab's own chatter about the network does not."""
+    text = console_error.lower()
+    return text.startswith("uncaught") or "widget" in text or "comm" in text
+
+
+def _run_notebook(lab: LabPage, notebook, path: str) -> tuple[list[str], list[dict], float]:
+    """Open, Run All; return the problems a user would see, the cells and the seconds Run All took."""
+    info = notebook(path)
+    assert info["windowingMode"] == "defer", f"overrides.json was not applied: windowingMode={info['windowingMode']}"
+    seconds, outcome = lab.run_all()
+    cells = lab.cells()
+    return _problems(cells, lab.console_errors, outcome), cells, seconds
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[nb.stem for nb in LESSONS])
+def test_lesson_runs_in_lab(lab: LabPage, notebook, path: Path) -> None:
+    """Open the lesson, Run All, wait for the kernel to be idle; every cell ran, no error output, widgets rendered."""
+    try:
+        problems, cells, seconds = _run_notebook(lab, notebook, path.name)
+    finally:
+        lab.screenshot(RESULTS / f"{path.stem}.png")
+    assert not problems, f"{path.name} in JupyterLab:\n" + "\n".join(problems)
+    print(f"{path.name}: Run All in {seconds:.1f} s in the browser, {len(cells)} cells")
+
+
+def _mark_cell(lab: LabPage, index: int):
+    lab.page.evaluate("(i) => window.__nb.content.widgets[i].node.setAttribute('data-mplessons-cell', String(i))",
+                      index)
+    return lab.page.locator(f"[data-mplessons-cell='{index}']")
+
+
+def _drag_and_run(lab: LabPage, cell) -> tuple[float, float, list[str], str]:
+    slider = cell.locator(".mplessons-workers").first
+    slider.wait_for(state="visible")
+    assert slider.locator(".noUi-handle").count() == 1, "the workers slider has no handle: not rendered as a slider"
+    before, after = lab.drag_slider(slider)
+    assert after != before, f"dragging the workers slider did not move it (still {before})"
+    readout = slider.locator(".widget-readout").first.inner_text().strip()
+    assert readout == f"{after:g}", f"slider readout {readout!r} does not match the handle's value {after:g}"
+    old, new = lab.click_and_wait_for_new_image(cell.locator(".mplessons-run").first, cell)
+    return before, after, old, new
+
+
+HARNESS = [
+    "import ipywidgets as widgets\nimport matplotlib.pyplot as plt\nfrom IPython.display import display",
+    """\
+workers = widgets.IntSlider(value=1, min=1, max=4, description="workers", layout=widgets.Layout(width="420px"))
+workers.add_class("mplessons-workers")
+run = widgets.Button(description="Run")
+run.add_class("mplessons-run")
+output = widgets.Output()
+
+
+def draw(_=None):
+    with output:
+        output.clear_output(wait=True)
+        fig, ax = plt.subplots(figsize=(4, 2.5))
+        ax.bar(range(workers.value), range(1, workers.value + 1))
+        ax.set_title(f"{workers.value} workers")
+        display(fig)
+        plt.close(fig)
+        print(f"drawn with workers={workers.value}")
+
+
+run.on_click(draw)
+draw()
+display(widgets.VBox([workers, run, output]))""",
+]
+
+
+def test_slider_drag_reaches_kernel(lab: LabPage, lab_server: LabServer, notebook) -> None:
+    """The harness itself, on plain ipywidgets: a mouse drag reaches the kernel and Run redraws the figure.
+
+    If this fails, the browser set-up or ipywidgets' front end is broken, not a lesson.
+    """
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in HARNESS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, lab_server.root / "_browser_harness.ipynb")
+    try:
+        problems, _, _ = _run_notebook(lab, notebook, "_browser_harness.ipynb")
+        assert not problems, "\n".join(problems)
+        cell = _mark_cell(lab, 1)
+        before, after, old, new = _drag_and_run(lab, cell)
+        assert (before, after) == (1, 4)
+        assert old and new not in old, "the redrawn figure is the same picture as before the drag"
+        text = cell.locator(".jp-OutputArea-output").last.inner_text()
+        assert "drawn with workers=4" in text, f"the kernel did not see the dragged value: {text!r}"
+    finally:
+        lab.screenshot(RESULTS / "_browser_harness.png")
+
+
+@pytest.mark.parametrize("path", SPEEDUP_LABS or [None], ids=[nb.stem for nb in SPEEDUP_LABS] or ["none-yet"])
+def test_speedup_lab_slider(lab: LabPage, notebook, path: Path | None) -> None:
+    """The speedup lab as a student uses it: drag the workers slider, press Run, the plot is redrawn."""
+    if path is None:
+        if not (ROOT / "mplessons" / "widgets.py").exists() and importlib.util.find_spec("mplessons.widgets") is None:
+            pytest.skip("mplessons.widgets.speedup_lab does not exist yet, so no lesson can show it")
+        pytest.fail("mplessons/widgets.py exists but no notebook in notebooks/ has a cell calling speedup_lab(",
+                    pytrace=False)
+    index = code_cells_using(path, "speedup_lab(")[0]
+    try:
+        problems, _, _ = _run_notebook(lab, notebook, path.name)
+        assert not problems, "\n".join(problems)
+        cell = _mark_cell(lab, index)
+        started = time.perf_counter()
+        before, after, old, new = _drag_and_run(lab, cell)
+        assert new not in old, "after the drag and Run the plot is the same picture as before"
+        problems = _problems(lab.cells(), lab.console_errors)
+        assert not problems, "after dragging the slider and pressing Run:\n" + "\n".join(problems)
+        print(f"{path.name}: workers {before:g} -> {after:g}, redrawn in {time.perf_counter() - started:.1f} s")
+    finally:
+        lab.screenshot(RESULTS / f"{path.stem}-speedup-lab.png")
