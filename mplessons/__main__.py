@@ -21,10 +21,10 @@ def _bench(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"  .. {message}", file=sys.stderr, flush=True)
 
-    report = run_benchmark(quick=args.quick, start_method=args.start_method, course=not args.no_course,
+    report, sweep_result = run_benchmark(quick=args.quick, start_method=args.start_method, course=not args.no_course,
                            progress=progress)
     print(format_report(report))
-    write_outputs(report, args.json, args.plot)
+    write_outputs(report, sweep_result, args.json, args.plot)
     return 0
 
 

@@ -29,6 +29,8 @@ from .runner import auto_chunksize, run_tasks
 from .timing import calibrate, median
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+MACHINE_KEYS = ("cpu", "logical_cores", "physical_cores", "usable_cores", "python", "implementation", "platform",
+                "gil_enabled")
 
 
 @dataclass(frozen=True)
@@ -57,22 +59,21 @@ def worker_counts(cores: int) -> list[int]:
 # --- 1. efficiency ------------------------------------------------------------------------------------
 
 
-def measure_efficiency(settings: Settings, method: str, progress: Callable[[str], None]) -> dict[str, Any]:
-    cores = usable_cores()
+def measure_efficiency(settings: Settings, method: str, progress: Callable[[str], None]) -> tuple[dict, Any]:
+    """Strong scaling of the lesson workload: the same batch at every worker count, one task per chunk."""
+    from .speedup import sweep
+
     size = calibrate(workloads.cubic_sum, settings.task_seconds)
-    counts = worker_counts(cores)
+    counts = worker_counts(usable_cores())
     tasks = [size] * (2 * max(counts))
-    rows = []
-    baseline = None
-    for workers in counts:
-        seconds = median([run_tasks(workloads.cubic_sum, tasks, workers=workers, start_method=method,
-                                    chunksize=1).seconds for _ in range(settings.repeat)])
-        baseline = seconds if baseline is None else baseline
-        speedup = baseline / seconds
-        rows.append({"workers": workers, "seconds": seconds, "speedup": speedup, "efficiency": speedup / workers})
-        progress(f"efficiency: {workers} workers, {seconds:.2f} s, speedup {speedup:.2f}")
+    result = sweep(workloads.cubic_sum, tasks, workers=counts, repeat=settings.repeat, start_method=method,
+                   chunksize=1, progress=False, label=f"cubic_sum({size})")
+    rows = [{"workers": r.workers, "seconds": r.seconds, "speedup": r.speedup, "efficiency": r.efficiency}
+            for r in result.rows]
+    for row in rows:
+        progress(f"efficiency: {row['workers']} workers, {row['seconds']:.2f} s, speedup {row['speedup']:.2f}")
     return {"task": f"cubic_sum({size})", "task_seconds_target": settings.task_seconds, "tasks": len(tasks),
-            "repeat": settings.repeat, "rows": rows}
+            "repeat": settings.repeat, "rows": rows, "amdahl_serial_fraction": result.serial_fraction}, result
 
 
 # --- 2. overhead --------------------------------------------------------------------------------------
@@ -195,24 +196,24 @@ def measure_course(notebooks: Path, method: str, progress: Callable[[str], None]
 
 
 def run_benchmark(*, quick: bool = False, start_method: str | None = None, notebooks: Path | None = None,
-                  course: bool = True, progress: Callable[[str], None] = print) -> dict[str, Any]:
+                  course: bool = True, progress: Callable[[str], None] = print) -> tuple[dict[str, Any], Any]:
+    """Run all four parts; returns the JSON-ready report and the efficiency sweep (for its plot)."""
     settings = Settings.for_mode(quick)
     method = resolve_start_method(start_method)
     machine = info()
     started = time.perf_counter()
+    efficiency, sweep_result = measure_efficiency(settings, method, progress)
     report: dict[str, Any] = {
-        "machine": {k: machine[k] for k in ("cpu", "logical_cores", "usable_cores", "python", "implementation",
-                                            "platform", "gil_enabled")} | {"start_method": method,
-                                                                          "node": platform.node()},
+        "machine": {k: machine[k] for k in MACHINE_KEYS} | {"start_method": method, "node": platform.node()},
         "mode": "quick" if quick else "full",
-        "efficiency": measure_efficiency(settings, method, progress),
+        "efficiency": efficiency,
         "overhead": measure_overhead(settings, method, progress),
         "startup_seconds": measure_startup(settings, progress),
     }
     report["course"] = measure_course(notebooks or NOTEBOOKS, method, progress) if course else None
     report["bench_seconds"] = time.perf_counter() - started
     report["headline"] = headline(report)
-    return report
+    return report, sweep_result
 
 
 def headline(report: dict[str, Any]) -> dict[str, Any]:
@@ -233,13 +234,16 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     m = report["machine"]
     lines = [f"mplessons bench ({report['mode']}) on {m['cpu']}: {m['usable_cores']} usable of "
-             f"{m['logical_cores']} logical cores, Python {m['python']}, start method {m['start_method']}", ""]
+             f"{m['logical_cores']} logical ({m['physical_cores']} physical) cores, Python {m['python']}, "
+             f"start method {m['start_method']}", ""]
     eff = report["efficiency"]
     lines += [f"1. Efficiency: {eff['tasks']} tasks of {eff['task']} (~{eff['task_seconds_target']} s each), "
               f"median of {eff['repeat']}",
               "   workers  seconds  speedup  efficiency"]
     lines += [f"   {r['workers']:>7}  {r['seconds']:>7.2f}  {r['speedup']:>7.2f}  {r['efficiency']:>10.2f}"
               for r in eff["rows"]]
+    if eff.get("amdahl_serial_fraction") is not None:
+        lines.append(f"   Amdahl fit: serial fraction {eff['amdahl_serial_fraction']:.3f}")
     over = report["overhead"]
     lines += ["", f"2. Overhead with {over['workers']} workers, median of {over['repeat']} interleaved rounds"]
     for name, scenario in over["scenarios"].items():
@@ -260,7 +264,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(report: dict[str, Any], json_path: str | None, plot_path: str | None) -> None:
+def write_outputs(report: dict[str, Any], sweep_result: Any, json_path: str | None, plot_path: str | None) -> None:
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     if plot_path:
@@ -269,14 +273,10 @@ def write_outputs(report: dict[str, Any], json_path: str | None, plot_path: str 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        rows = report["efficiency"]["rows"]
-        workers = [r["workers"] for r in rows]
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.plot(workers, workers, "--", color="grey", label="ideal")
-        ax.plot(workers, [r["speedup"] for r in rows], "o-", label="measured")
-        ax.set_xlabel("workers")
-        ax.set_ylabel("speedup")
-        ax.set_title(f"{report['efficiency']['task']} on {report['machine']['usable_cores']} usable cores")
-        ax.legend()
+        from .plots import plot_speedup
+
+        m = report["machine"]
+        fig = plot_speedup(sweep_result, title=f"{report['efficiency']['task']} on {m['cpu']}, "
+                                               f"{m['usable_cores']} usable cores")
         fig.savefig(plot_path, dpi=120, bbox_inches="tight")
         plt.close(fig)

@@ -31,6 +31,11 @@ def logical_cores() -> int:
     return os.cpu_count() or 1
 
 
+def physical_cores() -> int:
+    """Physical cores: hyper-threads share one core's arithmetic units, so CPU-bound speedup flattens past this."""
+    return max(1, int(_loky_cpu_count(only_physical_cores=True)))
+
+
 def start_methods() -> list[str]:
     """The start methods this platform supports (fork and forkserver are POSIX-only)."""
     return list(multiprocessing.get_all_start_methods())
@@ -94,6 +99,7 @@ def info() -> dict[str, Any]:
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": _cpu_model(),
         "logical_cores": logical_cores(),
+        "physical_cores": physical_cores(),
         "usable_cores": usable_cores(),
         "start_method": default_start_method(),
         "python_default_start_method": multiprocessing.get_start_method(allow_none=False),
@@ -123,7 +129,7 @@ def info_text(details: dict[str, Any] | None = None) -> str:
     rows = [
         ("Python", f"{d['python']} ({d['implementation']}) on {d['platform']}"),
         ("CPU", d["cpu"]),
-        ("Logical cores", d["logical_cores"]),
+        ("Logical cores", f"{d['logical_cores']}  ({d['physical_cores']} physical)"),
         ("Usable cores", f"{d['usable_cores']}  (affinity and cgroup limits applied)"),
         ("Start method", f"{d['start_method']}  (Python's default here: {d['python_default_start_method']})"),
         ("Start methods", ", ".join(d["start_methods"])),

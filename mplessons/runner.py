@@ -283,16 +283,13 @@ def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
     def wake(_: Any) -> None:
         wake_writer.send_bytes(b"")
 
-    finished = False
     try:
         pending = pool.starmap_async(_run_chunk, [(fn, first, chunk) for first, chunk in _chunks(items, chunksize)],
                                      chunksize=1, callback=wake, error_callback=wake)
         remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
         ready = wait_for_any([wake_reader, *(p.sentinel for p in processes)], timeout=remaining)
         if wake_reader in ready:  # the pool calls back just before it marks the result ready
-            outcome = _collect_chunks(pending.get(), len(items))  # re-raises a task's own exception
-            finished = True
-            return outcome
+            return _collect_chunks(pending.get(), len(items))  # re-raises a task's own exception
         if ready:  # a worker's sentinel: it died
             raise _crash_error({p.pid: p for p in processes}, status, len(items))
         unfinished = [i for i in range(len(items)) if status[i] != -1]
@@ -300,10 +297,8 @@ def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
             f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
             f"the worker processes were stopped", unfinished=unfinished)
     finally:
-        if finished:
-            pool.close()  # idle workers exit on their own
-        else:
-            pool.terminate()  # an error, a timeout or an interrupt: stop them now
+        # As `with Pool(...)` does: every result is in (or the run failed), so stop the workers now.
+        pool.terminate()
         pool.join()
         wake_reader.close()
         wake_writer.close()
