@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .machine import info, info_text, start_methods
 
@@ -22,6 +23,7 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"  .. {message}", file=sys.stderr, flush=True)
 
     report, sweep_result = run_benchmark(quick=args.quick, start_method=args.start_method, course=not args.no_course,
+                                         notebooks=args.notebooks,
                            progress=progress)
     print(format_report(report))
     write_outputs(report, sweep_result, args.json, args.plot)
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="PATH", help="also save the speedup plot (PNG)")
     bench.add_argument("--start-method", choices=start_methods(), default=None,
                        help="start method for the workers (default: $MPLESSONS_START_METHOD or Python's)")
+    bench.add_argument("--notebooks", metavar="DIR", type=Path, default=None,
+                       help="folder of lesson notebooks to time (default: the repository's notebooks/)")
     bench.add_argument("--no-course", action="store_true", help="skip running the notebooks")
     bench.set_defaults(handler=_bench)
     return parser

@@ -13,8 +13,9 @@ from queue import Empty
 import pytest
 from jupyter_client.manager import KernelManager
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests_paths import NOTEBOOKS, ROOT  # noqa: E402,F401 - shared with the tests that need the repository's files
+
 START_METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 
 
@@ -148,5 +149,3 @@ def _alive(p) -> bool:
     except Exception:  # noqa: BLE001 - gone already
         return False
 
-
-sys.path.insert(0, str(ROOT / "tests"))
