@@ -2,11 +2,13 @@
 
 Figures are made with ``matplotlib.figure.Figure`` directly, not ``pyplot``: pyplot keeps every figure
 open until closed, so a slider redrawing a plot 50 times would pile up figures and warn about memory.
-A bare Figure is freed like any object, and Jupyter still shows one returned as a cell's value.
+A bare Figure is freed like any object; it has a ``_repr_png_`` so that Jupyter shows one returned as a
+cell's value.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +22,22 @@ if TYPE_CHECKING:
 
     from .runner import RunResult
 
+_FIGURE: Any = None
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
+def _figure_class() -> type:
+    from matplotlib.figure import Figure
+
+    class LessonFigure(Figure):
+        """A Figure that Jupyter shows as a PNG even when pyplot (and its inline backend) was never imported."""
+
+        def _repr_png_(self) -> bytes:
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight")
+            return buffer.getvalue()
+
+    return LessonFigure
 
 
 def new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1, *, layout: str | None = "constrained",
@@ -29,9 +46,10 @@ def new_figure(width: float, height: float, ncols: int = 1, nrows: int = 1, *, l
 
     ``layout=None`` skips the automatic layout, which costs more than the drawing itself: for redraws.
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout=layout)
+    global _FIGURE
+    if _FIGURE is None:
+        _FIGURE = _figure_class()
+    fig = _FIGURE(figsize=(width, height), layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
     return fig, axes
 

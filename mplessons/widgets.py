@@ -73,7 +73,8 @@ class SpeedupLab(widgets.VBox):
         self.run = widgets.Button(description="Run", button_style="primary", icon="play",
                                   tooltip=f"run {tasks} tasks and add a point to the speedup plot")
         self.run.add_class("mplessons-run")
-        self.clear = widgets.Button(description="Clear points", tooltip="forget the points measured so far")
+        self.clear = widgets.Button(description="Clear points",
+                                    tooltip="forget the points and the serial baselines measured so far")
         self.progress = widgets.IntProgress(value=0, min=0, max=2, description="", bar_style="info",
                                             layout=widgets.Layout(width="200px"))
         self.status = widgets.HTML(value=f"Press <b>Run</b>: {tasks} tasks of the chosen size.")
@@ -104,7 +105,8 @@ class SpeedupLab(widgets.VBox):
     def _on_clear(self, _button: Any = None) -> None:
         if not self._busy:
             self.history.clear()
-            self.status.value = "Points cleared."
+            self._serial.clear()  # a baseline measured while the machine was busy would skew every point
+            self.status.value = "Points and serial baselines cleared."
 
     def _on_run(self, _button: Any = None) -> None:
         with self._lock:

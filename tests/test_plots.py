@@ -40,6 +40,11 @@ def test_plot_speedup_draws_measured_ideal_amdahl_cores_and_efficiency():
     assert list(eff.get_lines()[0].get_ydata()) == pytest.approx(result.efficiencies)
 
 
+def test_figures_show_as_png_in_jupyter_without_pyplot():
+    png = plot_speedup(fake_sweep())._repr_png_()
+    assert png.startswith(b"\x89PNG")
+
+
 def test_plot_speedup_draws_several_backends_side_by_side():
     fig = plot_speedup([fake_sweep(0.05), fake_sweep(0.9, backend="thread")], efficiency=False)
     assert len(fig.axes) == 1

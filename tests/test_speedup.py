@@ -95,8 +95,8 @@ def quadratic(n: int) -> int:
 @pytest.mark.parametrize("exponent", [2, None])
 def test_calibrate_a_quadratic_cost(exponent):
     size = calibrate(quadratic, 0.02, exponent=exponent)
-    took = min(time_call(quadratic, size, repeat=3))
-    assert 0.02 / 4 < took < 0.02 * 4
+    took = min(time_call(quadratic, size, repeat=5))  # the fastest run is the least disturbed by other programs
+    assert 0.02 / 5 < took < 0.02 * 5, f"size {size} took {took:.4f} s"
 
 
 def test_calibrate_respects_max_size_and_tiny_targets():

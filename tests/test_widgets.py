@@ -86,7 +86,7 @@ def test_changing_the_size_starts_a_fresh_curve():
     assert [p.size for p in lab.history] == SIZES
     assert list(speed_line(lab, "thread").get_xdata()) == [lab.workers.value]
     lab.clear.click()
-    assert lab.history == []
+    assert lab.history == [] and lab._serial == {}, "Clear also re-measures the serial baseline next time"
 
 
 def test_processes_under_each_start_method(start_method):
