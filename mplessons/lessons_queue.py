@@ -51,11 +51,11 @@ def with_stderr_silenced(target: Callable[..., Any], *args: Any) -> None:
     multiprocessing prints an uncaught exception's traceback on the *child's* stderr. Whether that shows in
     the notebook cell or only in the terminal running Jupyter depends on the platform and the ipykernel
     version, so the lesson silences it to keep its stored outputs the same everywhere. The exit code is
-    unchanged: that is all the parent ever learns.
+    unchanged: that is all the parent ever learns. Meant only as a ``Process`` target: stderr stays silenced
+    for the rest of the process, because multiprocessing prints the traceback after ``target`` has raised.
     """
-    with open(os.devnull, "w") as devnull:
-        sys.stderr = devnull
-        target(*args)
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - stays open: the traceback is printed after we return
+    target(*args)
 
 
 def sleep_forever(seconds: float = 60.0) -> None:
