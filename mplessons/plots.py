@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .runner import RunResult
 
 _FIGURE: Any = None
+#: one colour per chunk in timelines (cycled): tasks sent to a worker together look alike
+CHUNK_COLORS = tuple(f"tab:{c}" for c in ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
+                                          "cyan", "gray"))
 COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
 
 
@@ -109,8 +112,11 @@ def plot_speedup(results: SweepResult | Sequence[SweepResult] | None = None, *,
                       label=f"Amdahl, serial fraction {f:.2f}")
         if ax_e is not None:
             ax_e.plot(n, s / n, marker="o", color=color, label=name)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_s, ax_e):
         if ax is not None:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.axvline(cores, color="black", linewidth=1, linestyle="-.", label=f"usable cores ({cores})")
             ax.set_xlabel("workers")
             ax.set_xlim(0.8, top + 0.2)
@@ -143,9 +149,10 @@ def plot_timeline(runs: RunResult | Sequence[RunResult], *, title: str | None = 
                   axes: Sequence[Axes] | None = None, width: float = 9.0) -> Figure:
     """One row per worker and a bar per task; several runs stack with a shared time axis.
 
-    Bars of the same chunk share a colour, so chunking is visible; a worker the pool started but that
-    got no task shows as an empty "idle" row; the grey line marks when the run ended, so the gap after
-    the last bar is the time spent waiting for the slowest worker (imbalance) and shutting down.
+    Bars are numbered by task and bars of the same chunk share a colour, so chunking is visible; a worker
+    the pool started but that got no task shows as an empty "idle" row; the grey line marks when the run
+    ended, so the gap after the last bar is the time spent waiting for the slowest worker (imbalance) and
+    shutting down.
     """
     from .runner import RunResult
 
@@ -172,10 +179,15 @@ def _draw_timeline(ax: Axes, run: RunResult) -> None:
     for task in sorted(run.tasks, key=lambda t: t.start):
         order.setdefault(task.worker, len(order))
     rows = max(run.workers, len(order))
+    label = len(run.tasks) <= 40  # task numbers in the bars while they still fit
     for task in run.tasks:
         chunk = task.index // max(run.chunksize, 1)
-        ax.broken_barh([(task.start, max(task.end - task.start, 1e-6))], (order[task.worker] - 0.4, 0.8),
-                       facecolors=COLORS[chunk % len(COLORS)], edgecolor="white", linewidth=0.5)
+        width = max(task.end - task.start, 1e-6)
+        ax.broken_barh([(task.start, width)], (order[task.worker] - 0.4, 0.8),
+                       facecolors=CHUNK_COLORS[chunk % len(CHUNK_COLORS)], edgecolor="white", linewidth=0.5)
+        if label and width > run.seconds / 40:
+            ax.text(task.start + width / 2, order[task.worker], str(task.index), ha="center", va="center",
+                    fontsize="x-small", color="white")
     ax.axvline(run.seconds, color="grey", linewidth=1)
     ax.set_yticks(range(rows))
     ax.set_yticklabels([f"worker {i + 1}" if i < len(order) else f"worker {i + 1} (idle)" for i in range(rows)])
