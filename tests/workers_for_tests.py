@@ -15,3 +15,34 @@ def fail_on(x: int, bad: int = 2) -> int:
     if x == bad:
         raise ValueError(f"task refused input {x}")
     return x
+
+
+def kill_self_on(x: int, bad: int = 3) -> int:
+    """Die by SIGKILL, as the out-of-memory killer would kill a worker."""
+    import signal
+
+    time.sleep(0.02)
+    if x == bad:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def segfault_on(x: int, bad: int = 3) -> int:
+    """Crash with a segmentation fault, as a buggy C extension would."""
+    import ctypes
+    import faulthandler
+
+    time.sleep(0.02)
+    if x == bad:
+        faulthandler.disable()  # pytest enables it: the crash would print every thread's stack into the log
+        ctypes.string_at(0)
+    return x
+
+
+def announce_then_sleep(args: tuple[str, float]) -> float:
+    """Create the file ``path`` (so a test knows the task has started), then sleep ``seconds``."""
+    path, seconds = args
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds
