@@ -321,6 +321,11 @@ def test_notebook_runs_clean_under_each_start_method(start_method, capfd):
         for source in cells:
             kernel.run(source, timeout=120).raise_if_error()
         seconds = time.perf_counter() - started
+        named = kernel.run(
+            "from multiprocessing import synchronize, util\n"
+            "print(sum(f._callback is synchronize.SemLock._cleanup for f in list(util._finalizer_registry.values())))"
+        ).raise_if_error()
+        assert named.stdout.strip() == "0", f"{named.stdout.strip()} named semaphores still alive after Run All"
         left = _kernel_children(kernel)
         assert not left, f"the notebook left processes: {[p.cmdline() for p in left]}"
     finally:

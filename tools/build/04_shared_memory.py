@@ -392,6 +392,22 @@ pickled bytes and as the worker's copy. Shared memory costs one copy in (or none
 segment from the start) and then nothing per task. For small arguments the difference does not matter; for
 arrays of megabytes sent to many tasks it dominates.
 
+## 7 · Tidy up
+
+Shared objects live as long as a name refers to them. Under `spawn` and `forkserver` the lock of every `Value`
+and `Array` is a *named* semaphore (on Linux a file in `/dev/shm`), removed when the object is garbage collected
+or when Python exits normally. Jupyter often stops a kernel with a signal, so exit handlers do not run; the
+resource tracker then removes them and prints `leaked semaphore objects` in the server's terminal. Deleting the
+names when you are done frees them now (process objects keep their `args`, and pools their queues, so they go too):
+"""),
+    code("""
+import gc
+
+del total, value, exact, same, price, array, flat, grid, counter, child, workers, pool, manager
+gc.collect()
+print("shared Values and Arrays freed")
+"""),
+    md("""
 ## Key points
 
 * Processes do not share variables: a child changes **its own** copy. Share on purpose, or return results.
