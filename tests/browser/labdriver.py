@@ -308,9 +308,10 @@ JS_NEW_IMAGE_OR_ERROR = """
   const img = Array.from(scope.querySelectorAll('img:not([data-mplessons-old])'))
     .find((i) => i.complete && i.naturalWidth > 0);
   if (img) return {src: img.src};
-  const bad = Array.from(scope.querySelectorAll('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"],'
-    + '.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]'))
-    .find((e) => e.innerText.includes('Traceback') || e.innerText.includes('Error'));
+  const bad = Array.from(scope.querySelectorAll(
+    '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]:not([data-mplessons-old]),'
+    + '.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]:not([data-mplessons-old])'))
+    .find((e) => /Traceback|Error|failed/.test(e.innerText));
   return bad ? {error: bad.innerText.slice(0, 3000)} : false;
 }
 """
@@ -419,6 +420,8 @@ class LabPage:
         The same input redraws an identical PNG, so "an <img> exists" would pass without a redraw: only an element
         that appeared after the click counts.
         """
+        scope.locator(".jp-RenderedText").evaluate_all(
+            "(texts) => texts.forEach((t) => t.setAttribute('data-mplessons-old', '1'))")
         old = scope.locator("img").evaluate_all(
             "(imgs) => imgs.map((i) => { i.setAttribute('data-mplessons-old', '1'); return i.src; })")
         button.scroll_into_view_if_needed()
