@@ -87,6 +87,18 @@ def _drag_and_run(lab: LabPage, cell) -> tuple[float, float, list[str], str]:
     return before, after, old, new
 
 
+def _wait_for_status(cell, pattern: str, seconds: float = 15) -> str | None:
+    """The lab's HTML status text matching ``pattern`` (it is written from a background thread), or None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for text in cell.locator(".widget-html").all_inner_texts():
+            if re.search(pattern, text):
+                return text
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.2)
+
+
 HARNESS = [
     "import ipywidgets as widgets\nimport matplotlib.pyplot as plt\nfrom IPython.display import display",
     """\
@@ -151,14 +163,17 @@ def test_speedup_lab_slider(lab: LabPage, notebook, path: Path) -> None:
     try:
         problems, cells, seconds = _run_notebook(lab, notebook, path.name)
         assert not problems, f"{path.name} in JupyterLab:\n" + "\n".join(problems)
-        cell = _mark_cell(lab, index)
+        shown = lab.page.evaluate("(i) => window.__nb.content.widgets"
+                                  ".findIndex((c, j) => j >= i && c.node.querySelector('.mplessons-workers'))", index)
+        assert shown >= 0, f"no workers slider (.mplessons-workers) rendered at or after cell {index} (speedup_lab()"
+        cell = _mark_cell(lab, shown)
         started = time.perf_counter()
         before, after, old, new = _drag_and_run(lab, cell)
         assert new not in old, "after the drag and Run the plot is the same picture as before"
-        status = cell.locator(".widget-html").all_inner_texts()
-        assert any(re.search(rf"\b{after:g}\b[^.]*worker", text) for text in status), (
-            f"the lab's status does not report a run with {after:g} workers (the kernel did not get the drag?): "
-            f"{status}")
+        status = _wait_for_status(cell, rf"\b{after:g}\b[^.]*worker")
+        assert status is not None, (
+            f"the lab's status does not report a run with {after:g} workers (did the kernel get the drag?): "
+            f"{cell.locator('.widget-html').all_inner_texts()}")
         problems = _problems(lab.cells(), lab.console_errors)
         assert not problems, "after dragging the slider and pressing Run:\n" + "\n".join(problems)
         print(f"{path.name}: Run All in {seconds:.1f} s; workers {before:g} -> {after:g}, "
