@@ -6,11 +6,8 @@ import multiprocessing
 import os
 import platform
 import sys
-from importlib import metadata
 from multiprocessing.context import BaseContext
 from typing import Any
-
-from loky import cpu_count as _loky_cpu_count
 
 from .validation import one_of
 
@@ -23,7 +20,9 @@ def usable_cores() -> int:
     ``os.cpu_count()`` counts the machine's logical CPUs, which overstates what a container or a
     ``taskset -c 0`` shell can use; loky's ``cpu_count`` takes the minimum of all the limits.
     """
-    return max(1, int(_loky_cpu_count(only_physical_cores=False)))
+    from loky import cpu_count  # imported here: every spawned worker imports mplessons, and loky is slow to load
+
+    return max(1, int(cpu_count(only_physical_cores=False)))
 
 
 def logical_cores() -> int:
@@ -33,7 +32,9 @@ def logical_cores() -> int:
 
 def physical_cores() -> int:
     """Physical cores: hyper-threads share one core's arithmetic units, so CPU-bound speedup flattens past this."""
-    return max(1, int(_loky_cpu_count(only_physical_cores=True)))
+    from loky import cpu_count
+
+    return max(1, int(cpu_count(only_physical_cores=True)))
 
 
 def start_methods() -> list[str]:
@@ -81,6 +82,8 @@ def free_threaded_build() -> bool:
 
 
 def _version(package: str) -> str | None:
+    from importlib import metadata
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
