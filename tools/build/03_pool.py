@@ -1,0 +1,350 @@
+"""Build notebooks/03_pool.ipynb (run from the repository root)."""
+import sys
+
+sys.path.insert(0, "tools")
+from nbbuild import code, exercise, md, write  # noqa: E402
+
+IGNORE = ("nbval-ignore-output",)
+
+cells = [
+    md("""
+# 03 · Pools: many tasks, a few worker processes
+
+**You will learn**
+
+* to hand a list of tasks to a `Pool` with `map`, and to choose its number of processes;
+* `apply_async` and `.get()`, and the list-of-async-results pattern;
+* `imap`, `imap_unordered`, `starmap`, and what `chunksize` is for (measured);
+* callbacks and `error_callback`; the same work with `concurrent.futures.ProcessPoolExecutor`;
+* why a pool always goes in a `with` block (or gets `close()` + `join()`), and the mistake `with` invites.
+
+**Time:** about 30 minutes. **Run it:** *Run → Run All Cells* takes about 15 seconds.
+
+In lesson 02 we started each `Process` by hand and collected results through a `Queue`. A **pool** starts a fixed
+number of worker processes once, hands them tasks, and brings the return values back, in order.
+"""),
+    code("""
+import multiprocessing
+import os
+import time
+
+import mplessons
+from mplessons.workloads import power_digits
+
+ctx = mplessons.context()  # fork, spawn or forkserver: every cell below works with all three
+inputs = list(range(1, 11))
+"""),
+    md("""
+## 1 · Break it, then fix it: the original job no longer runs
+
+The original notes' `job` grows `x` by its own powers and returns `len(str(x))`, the number of decimal digits.
+On Python 3.11 and later it fails before any process is involved, so we try it right here in the kernel:
+"""),
+    code("""
+def seed_job(x):
+    for i in range(10):
+        x = x + x**i
+    return len(str(x))
+
+
+try:
+    seed_job(1)
+except ValueError as err:
+    print("ValueError:", err)
+"""),
+    md("""
+Since Python 3.11 (and security releases of 3.7–3.10), converting an `int` of more than 4300 digits to `str`
+raises `ValueError`: the conversion takes time quadratic in the number of digits, and a web service parsing a
+huge number from a request could be stalled by it (CVE-2020-10735). `sys.set_int_max_str_digits(0)` lifts the
+limit, but only in *this* process: workers started by `spawn` or `forkserver` begin with the default again.
+
+The fix is to count digits without building the string. `mplessons.workloads.power_digits` is the same loop,
+then `digit_count(x)`, which gets the count from `x.bit_length()` and one comparison with a power of ten:
+exact, and fast. Its results match what the notes printed on an older Python:
+"""),
+    code("""
+print(power_digits(1))
+"""),
+    md("""
+## 2 · `pool.map`: the notes' `code2.py`
+
+`pool.map(fn, iterable)` calls `fn` on every item in the worker processes and returns the list of results **in
+input order**. `ctx.Pool()` starts `os.cpu_count()` workers; `ctx.Pool(processes=k)` starts `k`.
+"""),
+    code("""
+t0 = time.perf_counter()
+with ctx.Pool() as pool:  # as many workers as os.cpu_count()
+    results = pool.map(power_digits, inputs)
+pool_s = time.perf_counter() - t0
+
+print("power_digits(1) is:")
+print(results[0])
+print("power_digits(1..10) are:")
+print(results)
+"""),
+    code("""
+t0 = time.perf_counter()
+with ctx.Pool(processes=1) as pool:  # one worker: the tasks run one after another
+    assert pool.map(power_digits, inputs) == results
+one_s = time.perf_counter() - t0
+
+print(f"Pool() with {os.cpu_count()} workers: {pool_s:.2f} s; Pool(processes=1): {one_s:.2f} s")
+print(f"speedup: {one_s / pool_s:.1f}×")
+""", tags=IGNORE),
+    md("""
+`os.cpu_count()` counts the machine's CPUs, which can be far more than your process may use (a container, a
+batch job, `taskset`). `ctx.Pool(processes=mplessons.usable_cores())` starts only as many workers as can really
+run at once; more only add start-up time and memory.
+
+## 3 · `apply_async`: one task at a time, the notes' `code3.py`
+
+`pool.apply_async(fn, args)` submits **one** task and returns at once with an `AsyncResult`; `.get()` waits for
+its value. To run many tasks, submit them all first and only then `.get()` each: that is the list-of-async-results
+pattern.
+"""),
+    code("""
+with ctx.Pool(2) as pool:
+    result = pool.apply_async(power_digits, (1,))  # note the comma: args is a tuple
+    print("power_digits(1) is:")
+    print(result.get())
+
+    async_results = [pool.apply_async(power_digits, (x,)) for x in inputs]  # submit all ...
+    print("power_digits(1..10) are:")
+    print([r.get() for r in async_results])                                 # ... then collect
+"""),
+    md("""
+`[pool.apply_async(f, (x,)).get() for x in inputs]` looks almost the same but waits for each task before it
+submits the next: the pool runs one task at a time. Exercise 1 catches that.
+
+## 4 · Break it, then fix it: collecting results after the `with` block
+
+Leaving `with ctx.Pool() as pool:` calls `pool.terminate()`, **not** `close()` + `join()`: the workers are stopped
+at once and unfinished tasks are dropped. A result you `.get()` after the block never arrives, and a plain
+`.get()` would wait forever. We use `.get(timeout=...)` so the mistake shows as an error instead of a hang:
+"""),
+    code("""
+from mplessons.lessons_pool import nap
+
+with ctx.Pool(2) as pool:
+    late = pool.apply_async(nap, (0.5,))
+# ✗ the pool was terminated when the block ended; the task never finished
+try:
+    late.get(timeout=1.5)
+except multiprocessing.TimeoutError:
+    print("TimeoutError: the result never came; the pool was terminated when the with block ended")
+
+with ctx.Pool(2) as pool:
+    on_time = pool.apply_async(nap, (0.5,))
+    print("✓ inside the block:", on_time.get())  # collect results before leaving the block
+"""),
+    md("""
+## 5 · `imap`, `imap_unordered` and `starmap`
+
+* `imap` is a lazy `map`: it returns an iterator and hands you each result, in input order, as soon as it (and
+  those before it) are ready, without building the whole list first.
+* `imap_unordered` hands results over in the order they **finish**. Use it when order does not matter, or when
+  each result says which input it belongs to.
+* `starmap(fn, [(a, b), ...])` calls `fn(a, b)`: for functions of several arguments.
+
+`nap(seconds)` waits and returns `seconds`, so we can choose when each task finishes:
+"""),
+    code("""
+waits = [0.4, 0.1, 0.2]
+with ctx.Pool(3) as pool:
+    print("imap:          ", list(pool.imap(nap, waits)))
+    print("imap_unordered:", list(pool.imap_unordered(nap, waits)))
+"""),
+    code("""
+from mplessons.lessons_pool import cubic_sum_range
+from mplessons.workloads import cubic_sum
+
+n = 1_000_000
+halves = [(0, n // 2), (n // 2, n)]  # cubic_sum_range(start, stop) sums one slice of cubic_sum's loop
+with ctx.Pool(2) as pool:
+    parts = pool.starmap(cubic_sum_range, halves)
+print(parts, sum(parts) == cubic_sum(n))
+"""),
+    md("""
+## 6 · `chunksize`: many tiny tasks
+
+Each task travels to a worker and its result travels back, pickled, through a pipe. For a tiny task such as
+`square(x)` that trip costs far more than the work. `map` therefore sends tasks in **chunks**: by default about
+`len(items) / (4 × workers)` per chunk. Forcing `chunksize=1` shows what the default saves:
+"""),
+    code("""
+from mplessons.workloads import square
+
+tiny = range(5_000)
+with ctx.Pool(2) as pool:
+    pool.map(square, range(2))  # warm up: both workers running before we time
+    t0 = time.perf_counter()
+    one_by_one = pool.map(square, tiny, chunksize=1)
+    chunk1_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    chunked = pool.map(square, tiny)  # default chunksize
+    auto_s = time.perf_counter() - t0
+assert one_by_one == chunked == [x * x for x in tiny]
+
+print(f"chunksize=1:    {chunk1_s:.3f} s")
+print(f"default chunks: {auto_s:.3f} s  ({chunk1_s / auto_s:.0f}× faster)")
+
+t0 = time.perf_counter()
+assert [x * x for x in tiny] == chunked
+print(f"no pool at all: {time.perf_counter() - t0:.3f} s")
+"""),
+    md("""
+Both pools are slower than the plain list comprehension for work this small; parallelism pays only when each task
+(or chunk) does much more work than its trip costs. `imap` and `imap_unordered` default to `chunksize=1`; give
+them a larger one for many small tasks.
+
+## 7 · Callbacks, `error_callback`, and `close()` + `join()`
+
+`apply_async(fn, args, callback=..., error_callback=...)` calls `callback(result)` or `error_callback(exception)`
+in the parent when the task ends, from a helper thread of the pool. Keep callbacks short. Here we do not want the
+pool terminated before all callbacks have run, so instead of relying on `with` we `close()` the pool (no more
+tasks) and `join()` it (wait until every task is done and the workers have exited):
+"""),
+    code("""
+from mplessons.lessons_pool import fragile_square
+
+done, failed = [], []
+pool = ctx.Pool(2)
+try:
+    for x in [2, -1, 3, -4]:
+        pool.apply_async(fragile_square, (x,), callback=done.append, error_callback=failed.append)
+    pool.close()  # no more tasks ...
+    pool.join()   # ... wait for all of them, callbacks included
+finally:
+    pool.terminate()  # does nothing after close() + join(); stops the workers if something above failed
+
+print("results:", sorted(done))
+print("errors: ", sorted(f"{type(e).__name__}: {e}" for e in failed))
+"""),
+    md("""
+Callbacks run in the order tasks finish, so `done` is sorted before printing. Without `error_callback`, the
+exception of a failed task is only raised when someone calls `.get()` on its result; if nobody does, it is lost
+silently.
+
+### What happens to a pool nobody closes
+
+A pool left to the garbage collector does **not** clean up after itself: Python warns (`ResourceWarning`) and its
+worker processes stay alive, idle, until the kernel exits. Run such a cell ten times and twenty processes are
+waiting. We make one, drop it, and then clean up by hand:
+"""),
+    code("""
+import gc
+import warnings
+
+leaky = ctx.Pool(2)
+leaky.map(square, range(4))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    del leaky  # no with, no close(): the last reference is gone
+    gc.collect()
+print("warning:", caught[0].category.__name__ if caught else None)
+print("worker processes still alive:", len(multiprocessing.active_children()))
+
+for p in multiprocessing.active_children():  # clean up what the pool left behind
+    p.terminate()
+    p.join()
+print("after cleaning up:", len(multiprocessing.active_children()))
+"""),
+    md("""
+## 8 · The same with `concurrent.futures.ProcessPoolExecutor`
+
+`concurrent.futures` is the newer, smaller interface, shared with `ThreadPoolExecutor`: `executor.map` for
+`pool.map`, `executor.submit` (a `Future`) for `apply_async`, `future.result()` for `.get()`. Pass
+`mp_context=ctx` to choose the start method. Its `with` block calls `shutdown(wait=True)`: it **waits** for
+submitted tasks, unlike `Pool`. And if a worker process dies, the executor raises `BrokenProcessPool` instead of
+waiting forever, as a `Pool` would.
+"""),
+    code("""
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as executor:
+    print(list(executor.map(power_digits, inputs)))
+
+    futures = {executor.submit(fragile_square, x): x for x in [2, -1, 3]}
+    for future in as_completed(futures):  # in the order they finish
+        x = futures[future]
+        try:
+            print(f"fragile_square({x}) = {future.result()}")
+        except ValueError as err:
+            print(f"fragile_square({x}) raised ValueError: {err}")
+""", tags=IGNORE),
+    md("""
+(The order of the last three lines depends on which task finishes first, so that cell's output is not compared
+when the notebooks are tested.)
+
+## 9 · Exercises
+"""),
+    *exercise(
+        """
+### Exercise 1 · `apply_async` without waiting in between
+
+Write `all_with_apply_async(pool, func, items)` that returns `[func(x) for x in items]`, computed with
+`pool.apply_async`, in the order of `items`. The check gives it a pool of 4 workers, a `func` that waits 0.15 s, and
+8 items; it tells a parallel answer from one that waits for each task before submitting the next.
+""",
+        """
+all_with_apply_async = ...  # replace ... with your function (a def with the same name)
+""",
+        """
+def all_with_apply_async(pool, func, items):
+    pending = [pool.apply_async(func, (x,)) for x in items]  # submit every task first ...
+    return [r.get() for r in pending]                         # ... then wait for each, in order
+""",
+        """
+from mplessons.checks import lesson03
+
+lesson03.check_apply_async(all_with_apply_async)
+""",
+    ),
+    *exercise(
+        """
+### Exercise 2 · One failing task must not lose the others
+
+Write `results_or_errors(executor, func, items)` for a `ProcessPoolExecutor`: it returns a list with, for each item
+in order, `func(item)` or, if that raised, the **exception object**. (`executor.map` stops at the first error, so
+submit each task and handle each `future.result()` on its own.) The check uses `fragile_square`, which raises
+`ValueError` for negative inputs.
+""",
+        """
+results_or_errors = ...  # replace ... with your function (a def with the same name)
+""",
+        """
+def results_or_errors(executor, func, items):
+    futures = [executor.submit(func, x) for x in items]  # submit every task first
+    out = []
+    for future in futures:  # in input order
+        try:
+            out.append(future.result())
+        except Exception as exc:
+            out.append(exc)
+    return out
+""",
+        """
+lesson03.check_failures(results_or_errors)
+""",
+    ),
+    md("""
+<!-- speedup lab: lesson 03's lab section goes here, before "Key points" -->
+## Key points
+
+* `pool.map(fn, items)` returns results in input order; `ctx.Pool(processes=k)` picks the number of workers
+  (prefer `mplessons.usable_cores()` to `os.cpu_count()`).
+* `apply_async` returns at once; submit all tasks, then `.get()` each. `imap_unordered` yields results as they
+  finish; `starmap` unpacks argument tuples; a larger `chunksize` makes many tiny tasks affordable.
+* `len(str(x))` fails for ints over 4300 digits on Python 3.11+; count digits without `str` (`power_digits`).
+* A `with` block **terminates** a `Pool` on exit: collect results inside it, or `close()` + `join()` first. A pool
+  nobody closes leaves its workers running.
+* `callback` / `error_callback` run in the parent as tasks finish; without them a task's exception only surfaces
+  at `.get()`.
+* `ProcessPoolExecutor(mp_context=ctx)` does the same with futures, waits on `with` exit, and reports a dead worker
+  instead of hanging.
+
+**Next:** [04 · Shared memory](04_shared_memory.ipynb).
+"""),
+]
+
+write("notebooks/03_pool.ipynb", cells)
