@@ -112,6 +112,9 @@ print(exact.value, same.value, exact.value == 0.313)
 `ctx.Value` comes with a lock (`value.get_lock()`) because `value.value += 1` is a read and a write, not one
 step; lesson 05 shows what goes wrong without it. `ctx.Value("d", 0.313, lock=False)` gives a bare value.
 """),
+    code("""
+from mplessons.checks.lesson04 import check_grid, check_price, check_row_sums  # the exercises' self-checks
+"""),
     *exercise(
         """
 ### Exercise 1 · A price that stays 0.313
@@ -125,8 +128,6 @@ price = ...  # your code here
 price = ctx.Value("d", 0.313)
 """,
         """
-from mplessons.checks.lesson04 import check_grid, check_price, check_row_sums
-
 check_price(price)
 """,
     ),
@@ -351,6 +352,8 @@ bytes through a pipe, and the worker unpickles them. With shared memory only the
 sums a 64 MB array each way (the pool is started first, so we time only the hand-over and the sum):
 """),
     code("""
+from functools import partial
+
 from mplessons.lessons_shared import sum_array, sum_shared
 
 big = np.arange(8_000_000, dtype=np.float64)
@@ -374,8 +377,8 @@ try:
     t_copy_in = time.perf_counter() - start
     with ctx.Pool(1) as pool:
         pool.apply(sum_array, (np.zeros(1),))  # start the worker before timing
-        t_pickle, by_pickle = median_seconds(lambda: pool.apply(sum_array, (big,)))
-        t_shared, by_name = median_seconds(lambda: pool.apply(sum_shared, (shm.name, big.shape, big.dtype.str)))
+        t_pickle, by_pickle = median_seconds(partial(pool.apply, sum_array, (big,)))
+        t_shared, by_name = median_seconds(partial(pool.apply, sum_shared, (shm.name, big.shape, big.dtype.str)))
 finally:
     view = None
     shm.close()
