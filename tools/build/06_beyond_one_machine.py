@@ -32,7 +32,7 @@ distributed engine. [dask.distributed](https://distributed.dask.org) is one: a *
 ## 1 · The same worker on Pool and ProcessPoolExecutor
 
 The worker is the seed's `job`, `mplessons.workloads.cubic_sum(n)`: it lives in a module, so worker processes
-can import it under every start method (lesson 00). Four tasks of about a tenth of a second each:
+can import it under every start method (lesson 00). Four short tasks:
 """),
     code("""
 import multiprocessing
@@ -90,7 +90,7 @@ else:
         processes=True,  # separate processes, so the workers do not share one GIL
         host="127.0.0.1",  # reachable from this machine only
         dashboard_address="127.0.0.1:0",  # the dashboard on a free port
-        silence_logs=logging.ERROR,  # keep the workers' routine log lines out of the notebook
+        silence_logs=logging.CRITICAL,  # keep the workers' log lines (e.g. while closing) out of the notebook
     )
     client = Client(cluster)
 print("connected to", "the scheduler in $MPLESSONS_DASK_SCHEDULER" if address else "a LocalCluster on this machine")
@@ -136,11 +136,11 @@ dask sends functions *by value* with `cloudpickle` when their module cannot be i
 to reach a worker on another machine. Modules a function *imports* must still be installed on every worker.
 """),
     code("""
-def squares_of(batch):
-    return [x * x for x in batch]
+def sum_of_squares(batch):
+    return sum(x * x for x in batch)
 
 
-print(client.submit(squares_of, [1, 2, 3]).result())
+print(client.submit(sum_of_squares, [1, 2, 3]).result())
 """),
     md("""
 ## 4 · The dashboard
@@ -164,7 +164,7 @@ result sent back. That costs **milliseconds per task** on one machine and more a
 a `Pool`'s pipe. A tiny task cannot win that back:
 """),
     code("""
-tiny = list(range(200))
+tiny = list(range(100))
 
 start = time.perf_counter()
 here = [square(x) for x in tiny]
@@ -175,15 +175,16 @@ on_cluster = client.gather(client.map(square, tiny, pure=False))
 t_cluster = time.perf_counter() - start
 
 assert on_cluster == here
-print(f"200 tiny tasks in this kernel : {t_here * 1000:.3f} ms")
-print(f"200 tiny tasks on the cluster : {t_cluster:.2f} s, about {t_cluster / len(tiny) * 1000:.1f} ms per task")
+print(f"100 tiny tasks in this kernel : {t_here * 1000:.3f} ms")
+print(f"100 tiny tasks on the cluster : {t_cluster:.2f} s, about {t_cluster / len(tiny) * 1000:.1f} ms per task")
 print(f"the cluster is {t_cluster / t_here:.0f}× slower")
 """),
     md("""
 `pure=False` tells dask to really run the tasks again: by default it treats a function as *pure* and reuses
 the result of an identical call it still holds, which would make a timing meaningless.
 
-Big tasks are another story: four tasks of a tenth of a second each, serially here and then on the cluster.
+Big tasks are another story: below, four tasks of a few tenths of a second each (`big`), serially here and then
+on the cluster.
 """),
     md("""
 ## 6 · Break it, then fix it: waiting inside the loop
@@ -192,12 +193,14 @@ A common first attempt asks for each result right after submitting its task. It 
 `result()` waits before the next task is even sent, so only one worker is ever busy:
 """),
     code("""
+big = [800_000] * 4
+
 start = time.perf_counter()
-serial = [cubic_sum(n) for n in sizes]
+serial = [cubic_sum(n) for n in big]
 t_serial = time.perf_counter() - start
 
 start = time.perf_counter()
-one_at_a_time = [client.submit(cubic_sum, n, pure=False).result() for n in sizes]  # broken: waits each time
+one_at_a_time = [client.submit(cubic_sum, n, pure=False).result() for n in big]  # broken: waits each time
 t_broken = time.perf_counter() - start
 
 print(f"serial in this kernel       : {t_serial:.2f} s")
@@ -208,7 +211,7 @@ The fix: submit **everything** first, then gather. The tasks now run side by sid
 """),
     code("""
 start = time.perf_counter()
-futures = [client.submit(cubic_sum, n, pure=False) for n in sizes]  # fixed: all tasks are sent at once
+futures = [client.submit(cubic_sum, n, pure=False) for n in big]  # fixed: all tasks are sent at once
 all_at_once = client.gather(futures)
 t_fixed = time.perf_counter() - start
 
@@ -216,8 +219,10 @@ assert all_at_once == one_at_a_time == serial
 print(f"cluster, all submitted first: {t_fixed:.2f} s  ({t_serial / t_fixed:.1f}× the serial speed)")
 """),
     md("""
-With tasks of a tenth of a second, the overhead of a few milliseconds is lost in the noise and the workers run
-side by side (on a machine with more free cores than this lesson's two workers, the speed-up is near 2×).
+With tasks of a few tenths of a second, the overhead of a few milliseconds is lost in the noise and the workers run
+side by side: with two free cores the fixed version takes about half the serial time. If it does not here, look
+at what else is running: a cluster can only use cores that nothing else is busy with (on a shared, busy machine
+both cluster runs may even be slower than serial).
 The rule of thumb: **a task should run for much longer than its overhead**, here at least some tens of
 milliseconds. Tiny tasks can be **batched**: one task per batch of inputs, as `chunksize` does for a Pool
 (lesson 03), pays the overhead once per batch. Exercise 2 asks you to do that.
@@ -227,7 +232,7 @@ of its own, or the scheduler you name, and records which worker ran each task.
 """),
     code("""
 run = mplessons.run_tasks(cubic_sum, sizes, backend="dask", scheduler=client.scheduler.address)
-print("results as before:", run.results == serial)
+print("results as before:", run.results == pool_results)
 print(f"{len(run.tasks)} tasks on {len({t.worker for t in run.tasks})} worker process(es), {run.seconds:.2f} s")
 """),
     md("""
@@ -294,10 +299,10 @@ lesson06.check_gathered(results, exercise_sizes)
         """
 ## Exercise 2 · Batch the tiny tasks
 
-Squaring 20 000 numbers as 20 000 tasks costs seconds of overhead. Split `numbers` into a few **batches**
-(slices of the list; at least one per worker, at most a hundred), submit one task per batch with
-`client.map(squares_of, batches)`, and store the **futures** (not their results) in `batch_futures`, in the
-order of the batches. The check gathers them.
+Summing the squares of 20 000 numbers as 20 000 tasks would cost seconds of overhead. Split `numbers` into a
+few **batches** (slices of the list; at least one per worker, at most a hundred), submit one task per batch
+with `client.map(sum_of_squares, batches)`, and store the **futures** (not their results) in `batch_futures`.
+The check gathers them and adds them up.
 """,
         """
 numbers = list(range(20_000))
@@ -309,7 +314,7 @@ numbers = list(range(20_000))
 
 batch_size = 5_000
 batches = [numbers[i:i + batch_size] for i in range(0, len(numbers), batch_size)]
-batch_futures = client.map(squares_of, batches)
+batch_futures = client.map(sum_of_squares, batches)
 """,
         """
 lesson06.check_batches(batch_futures, numbers)
@@ -324,7 +329,9 @@ notebook, where the cluster spans many cells, close it explicitly. `mplessons.da
 connection (or the local cluster) that `run_tasks(backend="dask")` opened.
 """),
     code("""
-mplessons.dask_backend.close()
+from mplessons import dask_backend
+
+dask_backend.close()  # the connection that run_tasks(backend="dask") opened
 client.close()
 if cluster is not None:
     cluster.close()
