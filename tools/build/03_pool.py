@@ -228,27 +228,32 @@ silently.
 ### What happens to a pool nobody closes
 
 A pool left to the garbage collector does **not** clean up after itself: Python warns (`ResourceWarning`) and its
-worker processes stay alive, idle, until the kernel exits. Run such a cell ten times and twenty processes are
-waiting. We make one, drop it, and then clean up by hand:
+worker processes stay alive, idle, until the program (here: the kernel) exits. Run such a cell ten times and twenty
+processes are waiting. Worse, the pool keeps replacing any worker that dies, so they are hard to stop by hand. To
+show it without leaving anything behind here, we run a forgotten pool in a separate, short-lived Python:
 """),
-    code("""
-import gc
-import warnings
+    code('''
+import subprocess
+import sys
+import textwrap
 
-leaky = ctx.Pool(2)
-leaky.map(square, range(4))
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    del leaky  # no with, no close(): the last reference is gone
-    gc.collect()
-print("warning:", caught[0].category.__name__ if caught else None)
-print("worker processes still alive:", len(multiprocessing.active_children()))
+forgotten_pool = textwrap.dedent("""
+    import gc, multiprocessing, sys, warnings
 
-for p in multiprocessing.active_children():  # clean up what the pool left behind
-    p.terminate()
-    p.join()
-print("after cleaning up:", len(multiprocessing.active_children()))
-"""),
+    if __name__ == "__main__":
+        pool = multiprocessing.get_context(sys.argv[1]).Pool(2)
+        pool.map(abs, range(4))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del pool  # no with, no close(): the last reference is gone
+            gc.collect()
+        print("warning:", caught[0].category.__name__ if caught else None)
+        print("worker processes still alive:", len(multiprocessing.active_children()))
+""")
+run = subprocess.run([sys.executable, "-c", forgotten_pool, ctx.get_start_method()],
+                     capture_output=True, text=True, timeout=60)
+print(run.stdout + run.stderr)
+'''),
     md("""
 ## 8 · The same with `concurrent.futures.ProcessPoolExecutor`
 
