@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 START_METHODS ?= fork spawn forkserver
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 120
 
-.PHONY: lab test test-unit test-notebooks lint bench clean
+.PHONY: lab test test-unit test-browser test-notebooks lint bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "mplessons needs Python 3.10 or newer; run: make PYTHON=python3.12 ...")'
@@ -27,6 +27,9 @@ lint: $(STAMP)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+test-browser: $(STAMP)  ## only the JupyterLab-in-Chromium tests (test-unit runs them too); screenshots in test-results/
+	$(BIN)/python -m pytest -m browser tests/browser
 
 test-notebooks: $(STAMP)  ## every lesson under every start method, compared with its stored outputs
 	@for method in $(START_METHODS); do \

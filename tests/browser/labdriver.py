@@ -361,11 +361,20 @@ class LabPage:
 
     def run_all(self, timeout_ms: int = 180_000) -> tuple[float, dict]:
         """Run → Run All Cells; return (seconds, outcome) once it finished and the kernel is idle again."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         started = time.perf_counter()
         self.page.evaluate(JS_RUN_ALL)
-        self.page.wait_for_function("() => window.__runAll !== null", timeout=timeout_ms, polling=200)
+        try:
+            self.page.wait_for_function("() => window.__runAll !== null", timeout=timeout_ms, polling=200)
+        except PlaywrightTimeout:
+            stuck = [c for c in self.cells() if c["type"] == "code" and c["executionCount"] is None]
+            where = describe(stuck[0]) if stuck else "?"
+            raise AssertionError(f"Run All did not finish within {timeout_ms / 1000:.0f} s; first cell not run: "
+                                 f"{where}; kernel {self.page.evaluate(JS_KERNEL_STATE)}") from None
         self.wait_kernel_idle(timeout_ms)
-        self.page.wait_for_function(f"() => ({JS_LOADING_WIDGETS})() === 0", timeout=30_000, polling=200)
+        with contextlib.suppress(PlaywrightTimeout):  # a widget stuck loading is reported by the cell checks
+            self.page.wait_for_function(f"() => ({JS_LOADING_WIDGETS})() === 0", timeout=30_000, polling=200)
         return time.perf_counter() - started, self.page.evaluate("() => window.__runAll")
 
     def cells(self) -> list[dict]:
@@ -384,7 +393,7 @@ class LabPage:
         try:
             self.page.set_viewport_size({"width": size["width"], "height": max(tall, size["height"])})
             self.page.evaluate(JS_SCROLL_TOP)  # Run All leaves the notebook scrolled to its last cell
-            self.page.wait_for_timeout(300)
+            self.page.wait_for_timeout(150)
             self.page.screenshot(path=str(path), full_page=True)
         finally:
             self.page.set_viewport_size(size)

@@ -38,14 +38,9 @@ def _problems(cells: list[dict], console_errors: list[str], outcome: dict | None
         problems += [f"{describe(cell)}: {text}" for text in cell["widgetErrors"]]
         if cell["loading"]:
             problems.append(f"{describe(cell)} still shows 'Loading widget...'")
-    problems += [f"browser console: {text}" for text in console_errors if _relevant(text)]
+    # none were seen in Lab 4.6 with these settings, so any console error (a widget's, an uncaught one) counts
+    problems += [f"browser console error: {text}" for text in console_errors]
     return problems
-
-
-def _relevant(console_error: str) -> bool:
-    """Console errors from widgets or uncaught exceptions count; Lab's own chatter about the network does not."""
-    text = console_error.lower()
-    return text.startswith("uncaught") or "widget" in text or "comm" in text
 
 
 def _run_notebook(lab: LabPage, notebook, path: str) -> tuple[list[str], list[dict], float]:
@@ -65,8 +60,7 @@ def test_lesson_runs_in_lab(lab: LabPage, notebook, path: Path) -> None:
     finally:
         lab.screenshot(RESULTS / f"{path.stem}.png")
     assert not problems, f"{path.name} in JupyterLab:\n" + "\n".join(problems)
-    print(f"{path.name}: Run All in {seconds:.1f} s in the browser, {len(cells)} cells, "
-          f"{len(lab.console_errors)} unrelated console errors {lab.console_errors[:3]}")
+    print(f"{path.name}: Run All in {seconds:.1f} s in the browser, {len(cells)} cells")
 
 
 def _mark_cell(lab: LabPage, index: int):
