@@ -46,7 +46,8 @@ CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that is not there is reported, not
 START_TIMEOUT = 60.0  # seconds for local worker processes to start on a busy machine
 INSTALL_HINT = ('backend="dask" needs dask.distributed, which is not installed here. Install it with: '
                 'pip install "mplessons[dask]"   (or: conda install -c conda-forge dask distributed)')
-_ADDRESS = re.compile(r"^([a-z][a-z0-9+]*://)?[^\s/:]+(:\d+)?$|^[a-z][a-z0-9+]*://\[[0-9a-fA-F:]+\](:\d+)?$")
+# host and port are both required: distributed has no default port and fails deep inside otherwise
+_ADDRESS = re.compile(r"^([a-z][a-z0-9+]*://)?[^\s/:]+:\d+$|^[a-z][a-z0-9+]*://\[[0-9a-fA-F:]+\]:\d+$")
 
 _lock = threading.RLock()
 _client: Any = None
