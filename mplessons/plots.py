@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .speedup import SweepResult, amdahl_speedup
+from .validation import positive_int, positive_number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -80,6 +81,9 @@ def plot_speedup(results: SweepResult | Sequence[SweepResult] | None = None, *,
     """
     from .machine import usable_cores
 
+    cores = None if cores is None else positive_int("cores", cores)
+    if serial_fraction is not None and not (isinstance(serial_fraction, (int, float)) and 0 <= serial_fraction <= 1):
+        raise ValueError(f"serial_fraction must be a number in 0..1, got {serial_fraction!r}")
     if results is None:
         if workers is None or speedups is None:
             raise TypeError("plot_speedup needs a sweep result, or both workers= and speedups=")
@@ -156,6 +160,9 @@ def plot_timeline(runs: RunResult | Sequence[RunResult], *, title: str | None = 
     """
     from .runner import RunResult
 
+    if not isinstance(runs, (RunResult, Sequence)) or isinstance(runs, str):
+        raise TypeError(f"runs must be a RunResult from mplessons.run_tasks, or a list of them; got {runs!r:.60}")
+    width = positive_number("width", width)
     runs = [runs] if isinstance(runs, RunResult) else list(runs)
     if not runs or not all(isinstance(r, RunResult) for r in runs):
         raise TypeError("runs must be a RunResult from mplessons.run_tasks, or a list of them")

@@ -23,7 +23,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .machine import usable_cores
+from .machine import resolve_start_method, usable_cores
 from .runner import RunResult, run_tasks
 from .timing import calibrate
 from .validation import callable_fn, non_empty_list, one_of, positive_int, positive_number
@@ -242,6 +242,9 @@ def speedup_lab(fn: Callable[[int], Any] = cubic_sum, *, sizes: Sequence[int] | 
     """
     callable_fn("fn", fn)
     one_of("backend", backend, BACKENDS)
+    if start_method is not None:
+        resolve_start_method(start_method)  # refuse a bad name now, not at the first press of Run
+    task_seconds = positive_number("task_seconds", task_seconds)
     cores = usable_cores()
     max_workers = positive_int("max_workers", 2 * cores if max_workers is None else max_workers, maximum=256)
     workers = positive_int("workers", min(cores, max_workers) if workers is None else workers, maximum=max_workers)
@@ -249,7 +252,6 @@ def speedup_lab(fn: Callable[[int], Any] = cubic_sum, *, sizes: Sequence[int] | 
     timeout = positive_number("timeout", timeout)
     labels = None
     if sizes is None:
-        task_seconds = positive_number("task_seconds", task_seconds)
         base = calibrate(fn, task_seconds)
         factors = (1 / 30, 1 / 10, 1 / 3, 1, 3)
         sizes = [max(1, round(base * f)) for f in factors]
