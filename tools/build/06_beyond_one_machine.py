@@ -147,8 +147,8 @@ print(client.submit(sum_of_squares, [1, 2, 3]).result())
 
 The scheduler serves a live **dashboard**: which worker runs which task (the *task stream*), CPU and memory
 per worker, progress bars. Open the link below in a new browser tab and re-run section 5 to watch the tasks
-arrive. It listens on `127.0.0.1` only, so it is private to this machine. The dashboard's plots need the
-`bokeh` package (`pip install bokeh`); without it the page says so.
+arrive. It listens on `127.0.0.1` only, so it is private to this machine. The dashboard's plots are drawn by
+the `bokeh` package, which `pip install "mplessons[dask]"` brings along; without it the page says so.
 """),
     code("""
 import importlib.util
