@@ -270,7 +270,7 @@ cubic_sums_in_processes = ...  # replace ... with your function (a def with the 
         """
 def cubic_sums_in_processes(ns):
     queues = [ctx.Queue() for _ in ns]  # one queue per process: its result cannot get mixed up
-    processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for q, n in zip(queues, ns)]
+    processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for q, n in zip(queues, ns, strict=True)]
     for p in processes:
         p.start()
     results = [q.get() for q in queues]  # drain before join
