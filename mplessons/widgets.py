@@ -13,6 +13,7 @@ directly (a PNG per figure), which works from any thread, unlike ``with output:`
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import threading
 import time
@@ -29,7 +30,13 @@ from .timing import calibrate
 from .validation import callable_fn, non_empty_list, one_of, positive_int, positive_number
 from .workloads import cubic_sum
 
-BACKENDS = ("serial", "thread", "process")
+BACKENDS = ("serial", "thread", "process", "dask")  # the order of the plot's colours
+
+
+def available_backends() -> tuple[str, ...]:
+    """The backends the dropdown offers: dask only where dask.distributed is installed (an optional extra)."""
+    has_dask = importlib.util.find_spec("distributed") is not None  # looks, without importing it
+    return BACKENDS if has_dask else BACKENDS[:3]
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class SpeedupLab(widgets.VBox):
                                             description="task size", continuous_update=False,
                                             layout=widgets.Layout(width="420px"))
         self.size.add_class("mplessons-size")
-        self.backend = widgets.Dropdown(options=list(BACKENDS), value=backend, description="backend")
+        self.backend = widgets.Dropdown(options=list(available_backends()), value=backend, description="backend")
         self.backend.add_class("mplessons-backend")
         self.run = widgets.Button(description="Run", button_style="primary", icon="play",
                                   tooltip=f"run {tasks} tasks and add a point to the speedup plot")
@@ -160,6 +167,8 @@ class SpeedupLab(widgets.VBox):
             self._serial[size] = run_tasks(self.fn, items, backend="serial", timeout=self.timeout).seconds
         self.progress.value = 1
         self.status.value = f"running {self.tasks} tasks on {workers} {backend} worker(s)…"
+        if backend == "dask":
+            self._start_dask(workers)
         run = run_tasks(self.fn, items, backend=backend, workers=workers, start_method=self.start_method,
                         timeout=self.timeout)
         self.progress.value = 2
@@ -172,6 +181,21 @@ class SpeedupLab(widgets.VBox):
         first = min(t.start for t in run.tasks)
         self.status.value = (f"{workers} {backend} worker(s): {run.seconds:.3f} s, serial {point.serial_seconds:.3f} s "
                              f"→ speedup <b>{point.speedup:.2f}×</b> (first task began after {first:.3f} s).")
+
+    def _start_dask(self, workers: int) -> None:
+        """Start the embedded dask cluster before the timed run, saying so: the first start takes seconds."""
+        from . import dask_backend
+
+        address = dask_backend.scheduler_address()
+        if dask_backend._client is None:
+            where = f"connecting to the dask scheduler at {address}" if address else (
+                f"starting a local dask cluster ({max(workers, self.cores)} worker processes): "
+                f"a few seconds the first time")
+            self.status.value = f"{where}…"
+        elif address is None and dask_backend._cluster is not None and workers > len(dask_backend._cluster.workers):
+            self.status.value = f"adding dask worker processes to reach {workers}…"
+        dask_backend.get_client(workers=workers)
+        self.status.value = f"running {self.tasks} tasks on {workers} dask worker(s)…"
 
     def draw(self) -> Any:
         """The lab's figure: the speedup points at the current size (left) and the last run's timeline."""
@@ -239,8 +263,14 @@ def speedup_lab(fn: Callable[[int], Any] = cubic_sum, *, sizes: Sequence[int] | 
     ``task_seconds / 30`` up to ``task_seconds * 3``; the default size takes about ``task_seconds``, so a
     press redraws in about a second). ``tasks``: the batch (default 8, or 2 × max workers if larger).
     ``max_workers``: the slider's end (default 2 × usable cores, to see what more workers than cores do).
+    ``backend``: serial, thread, process, or dask where dask.distributed is installed (the dropdown offers it
+    then; the first dask run starts a local cluster, which takes a few seconds and says so).
     """
     callable_fn("fn", fn)
+    if backend == "dask" and "dask" not in available_backends():
+        from .dask_backend import INSTALL_HINT
+
+        raise ImportError(INSTALL_HINT)
     one_of("backend", backend, BACKENDS)
     if start_method is not None:
         resolve_start_method(start_method)  # refuse a bad name now, not at the first press of Run

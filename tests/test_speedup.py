@@ -162,6 +162,27 @@ def test_sweep_of_processes_under_each_start_method(start_method):
     assert f"process backend, {start_method}" in result.table()
 
 
+def test_sweep_on_dask_runs_each_worker_count_and_starts_the_cluster_before_timing(monkeypatch):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from mplessons import dask_backend
+
+    monkeypatch.delenv(dask_backend.SCHEDULER_ENV, raising=False)
+    dask_backend.close()
+    try:
+        result = sweep(workloads.power_digits, range(1, 5), workers=[1, 2], backend="dask", repeat=1, chunksize=1,
+                       progress=False)
+    finally:
+        dask_backend.close()  # no dask processes may outlive the test (checked by the autouse fixture)
+    assert result.backend == "dask" and result.workers == [1, 2]
+    assert "dask backend" in result.table()
+    for row in result.rows:
+        assert row.run.results == [236125, 294538, 337000, 370393] and row.run.backend == "dask"
+        assert len({t.worker for t in row.run.tasks}) <= row.workers, "a run uses at most its worker count"
+    # Starting the cluster takes seconds; had it been inside the timed run, the first task would start late.
+    first = min(t.start for t in result.rows[0].run.tasks)
+    assert first < 2.0, f"the first dask task began {first:.2f} s into the timed run: cluster start-up was timed"
+
+
 def test_sweep_default_workers_go_past_the_cores():
     counts = default_workers()
     cores = mplessons.usable_cores()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 
@@ -32,7 +33,8 @@ def test_the_lab_has_bounded_controls_with_stable_css_classes():
     assert (lab.workers.min, lab.workers.max, lab.workers.value) == (1, 2 * cores, cores)
     assert "mplessons-workers" in lab.workers._dom_classes and lab.workers.layout.width == "420px"
     assert "mplessons-run" in lab.run._dom_classes
-    assert list(lab.backend.options) == ["serial", "thread", "process"]
+    has_dask = importlib.util.find_spec("distributed") is not None
+    assert list(lab.backend.options) == ["serial", "thread", "process"] + (["dask"] if has_dask else [])
     assert [value for _, value in lab.size.options] == SIZES
     lab.workers.value = 1000
     assert lab.workers.value == 2 * cores, "the slider clamps to its bounds"
@@ -135,6 +137,36 @@ def test_a_worker_error_is_shown_with_its_message(backend):
 def test_bad_lab_arguments_are_refused(kwargs, error, message):
     with pytest.raises(error, match=message):
         speedup_lab(**kwargs)
+
+
+def test_without_dask_the_dropdown_leaves_it_out_and_asking_for_it_says_how_to_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    assert list(speedup_lab(sizes=SIZES, tasks=4).backend.options) == ["serial", "thread", "process"]
+    with pytest.raises(ImportError, match=r"pip install \"mplessons\[dask\]\""):
+        speedup_lab(sizes=SIZES, backend="dask")
+
+
+def test_the_dask_backend_starts_its_cluster_saying_so_and_plots(monkeypatch):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from mplessons import dask_backend
+
+    monkeypatch.delenv(dask_backend.SCHEDULER_ENV, raising=False)
+    dask_backend.close()
+    lab = speedup_lab(sizes=SIZES, tasks=4, workers=2)
+    lab.backend.value = "dask"  # as a student picks it in the dropdown
+    statuses: list[str] = []
+    lab.status.observe(lambda change: statuses.append(change["new"]), names="value")
+    try:
+        point = lab.run_once(timeout=120)
+    finally:
+        dask_backend.close()  # no dask processes may outlive the test (checked by the autouse fixture)
+    assert lab.last_error is None, lab.last_error
+    assert point is not None and point.backend == "dask" and point.workers == 2
+    assert lab.last_run.results == [workloads.cubic_sum(SIZES[1])] * 4
+    assert any("starting a local dask cluster" in s and "a few seconds the first time" in s for s in statuses), statuses
+    assert "dask" in axis_labels(lab.figure.axes[0])
+    assert "speedup <b>" in lab.status.value
 
 
 def test_the_lab_needs_a_function():
