@@ -283,7 +283,44 @@ lesson02.check_cpu_processes(cubic_sums_in_processes)
 """,
     ),
     md("""
-<!-- speedup lab: lesson 02's lab section goes here, before "Key points" -->
+## 10 · Speedup lab: processes and threads, worker by worker
+
+Two workers gave one point each. To see the whole curve we time the same CPU-bound batch, eight tasks of about
+40 ms each, with 1, 2 and twice-the-cores workers, once with processes and once with threads, and plot the
+speedups together. `sweep`, `plot_speedup` and `speedup_lab` are the lessons' timing harness from `mplessons`, not
+something to learn: read the cells for how to call them, and the plots for what they show.
+"""),
+    code("""
+from mplessons import calibrate, plot_speedup, sweep
+
+size = calibrate(cubic_sum, 0.04)  # the n for which cubic_sum(n) takes about 40 ms here
+batch = [size] * 8
+counts = sorted({1, 2, 2 * mplessons.usable_cores()})
+by_processes = sweep(cubic_sum, batch, workers=counts, backend="process", repeat=1, label="processes")
+by_threads = sweep(cubic_sum, batch, workers=counts, backend="thread", repeat=1, label="threads")
+print(by_processes, by_threads, sep="\\n\\n")
+plot_speedup([by_processes, by_threads], title="8 CPU-bound tasks of about 40 ms")
+""", tags=IGNORE),
+    md("""
+The process curve climbs towards the dotted line of the usable cores and then flattens: more workers than cores
+only take turns. The thread curve stays near 1× whatever the count: the GIL lets one thread compute at a time.
+
+Now try it yourself. The lab below ran once with the process backend. **Drag the workers slider, press Run**, and
+a point joins the speedup curve (left); the timeline (right) shows which worker ran which task. Switch the backend
+to `thread` and press Run at a few worker counts to see the flat line appear next to the rising one
+(`dask`, offered when dask is installed, runs the same tasks on a local dask cluster, lesson 06; its first run
+takes a few seconds to start the cluster).
+"""),
+    code("""
+from IPython.display import display
+
+from mplessons.widgets import speedup_lab
+
+lab = speedup_lab(cubic_sum, backend="process")
+display(lab)
+first = lab.run_once()  # presses Run once for you; the rest is yours
+""", tags=IGNORE),
+    md("""
 ## Key points
 
 * A **process** has its own interpreter and GIL, so two processes compute on two cores; starting them costs

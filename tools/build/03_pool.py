@@ -333,7 +333,62 @@ lesson03.check_failures(results_or_errors)
 """,
     ),
     md("""
-<!-- speedup lab: lesson 03's lab section goes here, before "Key points" -->
+## 10 · Speedup lab: how far does a pool scale, and what does chunksize do?
+
+`sweep`, `run_tasks`, `plot_speedup`, `plot_timeline` and `speedup_lab` are the lessons' timing harness from
+`mplessons`, not something to learn: read the cells for how to call them, and the plots for what they show.
+`run_tasks(fn, items, backend="process", workers=k, chunksize=c)` hands the items to a pool of `k` processes in
+chunks of `c`, as `pool.map(fn, items, chunksize=c)` does, and records when each task ran in which worker.
+
+The batch is **uneven**, as real batches often are: twelve short tasks (about 5 ms) followed by four long ones
+(about 40 ms), all `cubic_sum(n)` with different `n`. First the speedup curve with `pool.map`'s own chunksize:
+"""),
+    code("""
+import math
+
+from mplessons import calibrate, plot_speedup, plot_timeline, run_tasks, sweep
+
+unit = calibrate(cubic_sum, 0.005)  # the n for which cubic_sum(n) takes about 5 ms here
+batch = [unit] * 12 + [8 * unit] * 4  # short tasks first, the long ones at the end
+curve = sweep(cubic_sum, batch, workers=sorted({1, 2, mplessons.usable_cores()}), backend="process", repeat=1)
+print(curve)
+plot_speedup(curve, title="16 uneven tasks on a process pool")
+""", tags=IGNORE),
+    md("""
+Now the same batch on the same pool size three times: chunksize 1 (each worker asks for the next task as soon
+as it is free), `pool.map`'s automatic chunksize (about four chunks per worker), and **one big chunk per worker**
+(`ceil(len(batch) / workers)`). In the timeline each row is a worker, each bar a task (numbered), bars of one chunk
+share a colour, and the grey line is the end of the run.
+"""),
+    code("""
+workers = max(2, mplessons.usable_cores())
+runs = [run_tasks(cubic_sum, batch, backend="process", workers=workers, chunksize=c)
+        for c in (1, None, math.ceil(len(batch) / workers))]
+for run in runs:
+    print(f"chunksize {run.chunksize:>2}: {run.seconds:.2f} s")
+plot_timeline(runs, title="the same 16 uneven tasks, three chunksizes")
+""", tags=IGNORE),
+    md("""
+With one big chunk per worker, the worker that drew the long tasks at the end of the list works on alone while
+the others sit **idle** after their short chunk: the run takes as long as its slowest chunk (imbalance). Small
+chunks keep every worker busy until the end, at the cost of one round trip to the pool per chunk; that cost is why
+`pool.map` picks a middle size, and why tiny tasks need a bigger chunksize (section 6).
+
+Now try it yourself: the lab below ran once. **Drag the workers slider and press Run** to add points to the speedup
+curve (left) and see the run's timeline (right); change the task size to see small tasks scale worse than big
+ones, and the backend to compare `thread` (and `dask`, where installed: lesson 06; its first run takes a few
+seconds to start a local cluster).
+"""),
+    code("""
+from IPython.display import display
+
+from mplessons.widgets import speedup_lab
+
+lab = speedup_lab(cubic_sum, backend="process", task_seconds=0.02)  # 8 tasks of about 20 ms
+display(lab)
+first = lab.run_once()  # presses Run once for you; the rest is yours
+""", tags=IGNORE),
+    md("""
 ## Key points
 
 * `pool.map(fn, items)` returns results in input order; `ctx.Pool(processes=k)` picks the number of workers
