@@ -65,7 +65,37 @@ def context(start_method: str | None = None) -> BaseContext:
     Lessons write ``ctx = mplessons.context()`` and then ``ctx.Pool``, ``ctx.Process``, ``ctx.Queue``: the
     same cells then run under fork, spawn and forkserver, chosen from outside the notebook.
     """
-    return multiprocessing.get_context(resolve_start_method(start_method))
+    method = resolve_start_method(start_method)
+    _release_resources_before_kernel_shutdown()
+    return multiprocessing.get_context(method)
+
+
+def _release_resources_before_kernel_shutdown() -> None:
+    """In a Jupyter kernel, free multiprocessing's semaphores and stop its resource tracker at shutdown.
+
+    On shutdown ipykernel ends the kernel before Python's exit handlers run, so under spawn and
+    forkserver every Pool, Queue or Lock still referenced by a notebook variable keeps its named
+    semaphores, and the resource tracker prints "leaked semaphore objects" into the server's log. Running
+    multiprocessing's own exit handlers first (as a plain script's exit would) and then stopping the
+    tracker makes a kernel shutdown as clean as a script's end.
+    """
+    kernel = getattr(getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)(), "kernel", None)
+    at_shutdown = getattr(kernel, "_at_shutdown", None)
+    if at_shutdown is None or getattr(at_shutdown, "_mplessons", False):
+        return
+
+    async def release_then_shut_down() -> None:
+        from multiprocessing import resource_tracker, util
+
+        try:
+            util._run_finalizers(0)  # what multiprocessing's atexit handler does: stop pools, unlink semaphores
+            resource_tracker._resource_tracker._stop()
+        except Exception:  # noqa: BLE001 - never block a shutdown
+            pass
+        await at_shutdown()
+
+    release_then_shut_down._mplessons = True  # type: ignore[attr-defined]
+    kernel._at_shutdown = release_then_shut_down
 
 
 def gil_enabled() -> bool:
