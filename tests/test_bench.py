@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from tests_paths import NOTEBOOKS
+from support import NOTEBOOKS
 
 from mplessons.bench import worker_counts
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 import workers_for_tests as w
-from conftest import _cmd, stray_processes
+from support import process_command, stray_processes
 
 import mplessons
 from mplessons import dask_backend, run_tasks, workloads
@@ -45,7 +45,7 @@ def _no_stray_children():
     deadline = time.time() + 5
     while (left := [p for p in stray_processes() if p.pid not in allowed]) and time.time() < deadline:
         time.sleep(0.05)
-    assert not left, f"test left child processes behind: {[(p.pid, _cmd(p)) for p in left]}"
+    assert not left, f"test left child processes behind: {[(p.pid, process_command(p)) for p in left]}"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -56,7 +56,7 @@ def _close_cluster_at_module_end():
     deadline = time.time() + 10
     while (left := stray_processes()) and time.time() < deadline:
         time.sleep(0.1)
-    assert not left, f"dask processes left after close(): {[(p.pid, _cmd(p)) for p in left]}"
+    assert not left, f"dask processes left after close(): {[(p.pid, process_command(p)) for p in left]}"
 
 
 @pytest.fixture

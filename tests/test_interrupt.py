@@ -14,7 +14,7 @@ from queue import Empty
 
 import psutil
 import pytest
-from conftest import stray_processes
+from support import stray_processes
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from tests_paths import ROOT
+from support import ROOT
 
 
 def lab_command() -> list[str]:

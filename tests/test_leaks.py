@@ -21,7 +21,7 @@ import psutil
 import pytest
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-from tests_paths import NOTEBOOKS
+from support import NOTEBOOKS
 
 SHM = Path("/dev/shm")
 LEAK_WORDS = re.compile(r"leaked (semaphore|shared_memory)|resource_tracker: There appear to be", re.I)

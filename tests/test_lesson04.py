@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import psutil
 import pytest
-from conftest import NOTEBOOKS, ROOT, Kernel, stray_processes
+from support import NOTEBOOKS, ROOT, Kernel, stray_processes
 
 import mplessons
 from mplessons import lessons_shared
