@@ -68,7 +68,10 @@ def measure_efficiency(settings: Settings, method: str, progress: Callable[[str]
     tasks = [size] * (2 * max(counts))
     result = sweep(workloads.cubic_sum, tasks, workers=counts, repeat=settings.repeat, start_method=method,
                    chunksize=1, progress=False, label=f"cubic_sum({size})")
-    rows = [{"workers": r.workers, "seconds": r.seconds, "speedup": r.speedup, "efficiency": r.efficiency}
+    rows = [{"workers": r.workers, "seconds": r.seconds, "speedup": r.speedup, "efficiency": r.efficiency,
+             # time inside one task: if it grows with the worker count, the cores slow each other down
+             # (shared physical cores, a lower all-core clock), which no harness can fix
+             "seconds_per_task": r.run.busy_seconds / len(tasks) if r.run is not None else None}
             for r in result.rows]
     for row in rows:
         progress(f"efficiency: {row['workers']} workers, {row['seconds']:.2f} s, speedup {row['speedup']:.2f}")
@@ -239,8 +242,9 @@ def format_report(report: dict[str, Any]) -> str:
     eff = report["efficiency"]
     lines += [f"1. Efficiency: {eff['tasks']} tasks of {eff['task']} (~{eff['task_seconds_target']} s each), "
               f"median of {eff['repeat']}",
-              "   workers  seconds  speedup  efficiency"]
+              "   workers  seconds  speedup  efficiency  s/task"]
     lines += [f"   {r['workers']:>7}  {r['seconds']:>7.2f}  {r['speedup']:>7.2f}  {r['efficiency']:>10.2f}"
+              + (f"  {r['seconds_per_task']:>6.3f}" if r.get("seconds_per_task") is not None else "")
               for r in eff["rows"]]
     if eff.get("amdahl_serial_fraction") is not None:
         lines.append(f"   Amdahl fit: serial fraction {eff['amdahl_serial_fraction']:.3f}")
