@@ -1,12 +1,14 @@
 """Run one function over many inputs on a backend, with per-task timing and no hangs.
 
-``run_tasks`` is what the lessons' plots and the benchmark stand on. It uses ``concurrent.futures``
-rather than ``multiprocessing.Pool`` because an executor notices a dead worker (a Pool waits forever), and
-it sends tasks in chunks as ``Pool.map`` does, so its overhead stays close to a raw ``Pool.map``.
+``run_tasks`` is what the lessons' plots and the benchmark stand on. The process backend is a
+``multiprocessing.Pool`` (the lowest overhead, tasks sent in chunks as ``Pool.map`` does) that is watched:
+a bare Pool waits forever for a task whose worker died, and ``Pool.terminate`` itself can hang; here
+neither can happen. Threads use ``concurrent.futures``; dask has its own module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -159,14 +161,10 @@ def _describe_exit(code: int | None) -> str:
     return f"exited with code {code} (os._exit or sys.exit inside the task?)"
 
 
-def _crash_error(processes: dict[int, Any], status: Any, n: int) -> WorkerCrashedError:
+def _crash_error(processes: list[Any], status: Any, n: int) -> WorkerCrashedError:
+    """Name the task whose worker died. Call only once the pool is terminated and joined: see below."""
     running = {i: status[i] for i in range(n) if status[i] > 0}
-    deadline = time.monotonic() + 2  # the executor's own thread may be reaping the dead worker right now
-    while True:
-        dead = {pid: p.exitcode for pid, p in processes.items() if p.exitcode not in (None, -signal.SIGTERM)}
-        if set(dead) & set(running.values()) or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
+    dead = {p.pid: p.exitcode for p in processes if p.exitcode not in (None, -signal.SIGTERM)}
     suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
     index = suspects[0] if len(suspects) == 1 else None
     exitcode = dead.get(running.get(index)) if index is not None else next(iter(dead.values()), None)
@@ -280,25 +278,74 @@ def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
     processes = list(pool._pool)  # our own handles: the pool forgets workers once it has replaced them
     wake_reader, wake_writer = Pipe(duplex=False)
 
-    def wake(_: Any) -> None:
+    chunks = list(_chunks(items, chunksize))
+    left = len(chunks)
+    failures: list[BaseException] = []
+
+    # Callbacks run one at a time in the pool's result thread. One async call per chunk (not one map) so
+    # that the first exception ends the run: a map reports an error only once every other task has run.
+    def done(_: Any) -> None:
+        nonlocal left
+        left -= 1
+        if left == 0:
+            wake_writer.send_bytes(b"")
+
+    def failed(exc: BaseException) -> None:
+        failures.append(exc)
         wake_writer.send_bytes(b"")
 
+    finished = False
     try:
-        pending = pool.starmap_async(_run_chunk, [(fn, first, chunk) for first, chunk in _chunks(items, chunksize)],
-                                     chunksize=1, callback=wake, error_callback=wake)
+        pending = [pool.apply_async(_run_chunk, (fn, first, chunk), callback=done, error_callback=failed)
+                   for first, chunk in chunks]
         remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
         ready = wait_for_any([wake_reader, *(p.sentinel for p in processes)], timeout=remaining)
-        if wake_reader in ready:  # the pool calls back just before it marks the result ready
-            return _collect_chunks(pending.get(), len(items))  # re-raises a task's own exception
+        if wake_reader in ready and not failures:
+            finished = True
+            return _collect_chunks((result.get() for result in pending), len(items))
+        # A task raised, a worker died, or time ran out: stop the pool before reading exit codes. Its own
+        # thread polls the workers too, and a forkserver child's exit code can be read once only (a second
+        # poll at the same moment records 255 instead of the real code).
+        _terminate(pool, processes)
+        if failures:
+            raise failures[0]  # the task's own exception; _run_chunk noted which task raised it
         if ready:  # a worker's sentinel: it died
-            raise _crash_error({p.pid: p for p in processes}, status, len(items))
+            raise _crash_error(processes, status, len(items))
         unfinished = [i for i in range(len(items)) if status[i] != -1]
         raise TaskTimeoutError(
             f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
             f"the worker processes were stopped", unfinished=unfinished)
     finally:
-        # As `with Pool(...)` does: every result is in (or the run failed), so stop the workers now.
-        pool.terminate()
-        pool.join()
+        if finished:  # every result is in: the idle workers exit as after `close(); join()`, nothing is killed
+            pool.close()
+            pool.join()
+        else:  # also on Ctrl-C / interrupt: queued tasks must not run on
+            _terminate(pool, processes)
         wake_reader.close()
         wake_writer.close()
+
+
+def _terminate(pool: Any, processes: list[Any], patience: float = 2.0) -> None:
+    """``pool.terminate()``, which cannot hang.
+
+    Terminate kills busy workers; one killed while it writes a result (or dead while it reads a task) keeps
+    that queue's lock forever, and the pool's own threads then wait for the lock forever (the CPython
+    gh-84559 family of hangs). Once every worker is dead nobody can be using those locks, so they are released
+    on the dead workers' behalf; workers that outlive ``5 * patience`` seconds are killed first.
+    """
+    stopper = threading.Thread(target=pool.terminate, name="mplessons-terminate", daemon=True)
+    stopper.start()
+    stopper.join(patience)
+    deadline = time.monotonic() + 4 * patience
+    while stopper.is_alive():
+        workers = [*processes, *pool._pool]
+        alive = [p for p in workers if p.sentinel not in wait_for_any([p.sentinel], timeout=0)]
+        if alive and time.monotonic() > deadline:
+            for p in alive:
+                p.kill()
+        elif not alive:
+            for lock in (pool._outqueue._wlock, pool._inqueue._rlock):
+                with contextlib.suppress(ValueError, AttributeError):  # not held / no lock on this platform
+                    lock.release()
+        stopper.join(0.5)
+    pool.join()

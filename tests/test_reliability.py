@@ -121,6 +121,31 @@ def test_a_successful_run_leaves_no_pool_or_worker(start_method, clean_run):
     assert run_tasks(workloads.square, range(10), workers=2, start_method=start_method).results[-1] == 81
 
 
+def test_a_task_exception_stops_the_queued_tasks(start_method, clean_run):
+    """The first failure ends the run: the 19 queued one-second tasks do not run on to the end (≈10 s)."""
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="task 0 failed"):
+        run_tasks(w.fail_first_else_sleep, range(20), workers=2, chunksize=1, start_method=start_method)
+    assert time.perf_counter() - started < 5
+
+
+def test_terminate_cannot_hang_on_a_lock_a_dead_worker_kept(start_method, clean_run):
+    """Pool.terminate() waits forever for the result queue's write lock if a killed worker held it.
+
+    Here the lock is taken and never given back, as by a worker killed mid-write; the watched terminate
+    kills the idle workers after its patience runs out, gives the lock back for them, and returns.
+    """
+    from mplessons.runner import _terminate
+
+    pool = mplessons.context(start_method).Pool(2)
+    processes = list(pool._pool)
+    assert pool._outqueue._wlock.acquire(timeout=5)
+    started = time.perf_counter()
+    _terminate(pool, processes, patience=0.2)
+    assert time.perf_counter() - started < 10
+    assert all(p.exitcode is not None for p in processes)
+
+
 @pytest.mark.parametrize("backend", ["serial", "thread"])
 def test_in_process_backends_time_out_too(backend):
     workers = 1 if backend == "serial" else 2

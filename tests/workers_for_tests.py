@@ -46,3 +46,11 @@ def announce_then_sleep(args: tuple[str, float]) -> float:
         f.write(str(os.getpid()))
     time.sleep(seconds)
     return seconds
+
+
+def fail_first_else_sleep(x: int, seconds: float = 1.0) -> int:
+    """Task 0 raises at once; every other task takes ``seconds``."""
+    if x == 0:
+        raise ValueError("task 0 failed")
+    time.sleep(seconds)
+    return x

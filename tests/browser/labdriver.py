@@ -283,12 +283,23 @@ JS_CELLS = """
 })
 """
 
+# Close the tab as a user does (panel.close(), nothing to save), not panel.dispose(): a dispose could land while
+# Lab still had an activate request queued for the notebook, which then threw "Cannot read properties of null
+# (reading 'footer')" into the next lesson's console (seen once in CI).
 JS_CLOSE = """
 async () => {
   const panel = window.__nb;
   window.__nb = null;
   if (!panel) return;
-  try { await panel.sessionContext.shutdown(); } finally { panel.dispose(); }
+  try {
+    await panel.sessionContext.shutdown();
+  } finally {
+    panel.context.model.dirty = false;
+    panel.close();
+    for (let i = 0; i < 50 && !panel.isDisposed; i++) await new Promise((r) => setTimeout(r, 100));
+    if (!panel.isDisposed) panel.dispose();
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  }
 }
 """
 
