@@ -40,6 +40,13 @@ def test_digit_count_at_every_power_of_ten_boundary():
             assert workloads.digit_count(x) == len(str(x)), x
 
 
+def test_digit_count_is_exact_next_to_huge_powers_of_ten():
+    """Where log10 alone cannot tell (a hair below 10**k), the exact fallback must decide."""
+    for k in (4301, 50_000, 500_000):
+        power = 10**k
+        assert [workloads.digit_count(x) for x in (power - 1, power, power + 1, 3 * power)] == [k, k + 1, k + 1, k + 1]
+
+
 def test_cubic_sum_to_queue_puts_the_result():
     import queue
 
