@@ -317,12 +317,26 @@ def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
             f"the worker processes were stopped", unfinished=unfinished)
     finally:
         if finished:  # every result is in: the idle workers exit as after `close(); join()`, nothing is killed
-            pool.close()
-            pool.join()
+            _close(pool, processes)
         else:  # also on Ctrl-C / interrupt: queued tasks must not run on
             _terminate(pool, processes)
         wake_reader.close()
         wake_writer.close()
+
+
+def _close(pool: Any, processes: list[Any], patience: float = 5.0) -> None:
+    """``close(); join()``, but a worker that will not exit (stuck in its own clean-up) cannot hang the run."""
+    pool.close()
+    running = [p.sentinel for p in {*processes, *pool._pool}]  # sentinels only: polling would race the pool
+    deadline = time.monotonic() + patience
+    while running:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _terminate(pool, processes)
+            return
+        exited = wait_for_any(running, timeout=remaining)
+        running = [s for s in running if s not in exited]
+    pool.join()
 
 
 def _terminate(pool: Any, processes: list[Any], patience: float = 2.0) -> None:

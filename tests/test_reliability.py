@@ -129,6 +129,13 @@ def test_a_task_exception_stops_the_queued_tasks(start_method, clean_run):
     assert time.perf_counter() - started < 5
 
 
+def test_a_worker_that_will_not_exit_cannot_hang_a_finished_run(start_method, clean_run):
+    """Every result is in, but a worker's own clean-up takes a minute: the run still returns within seconds."""
+    started = time.perf_counter()
+    assert run_tasks(w.linger_at_exit, range(4), workers=2, start_method=start_method).results == [0, 1, 2, 3]
+    assert time.perf_counter() - started < 15
+
+
 def test_terminate_cannot_hang_on_a_lock_a_dead_worker_kept(start_method, clean_run):
     """Pool.terminate() waits forever for the result queue's write lock if a killed worker held it.
 

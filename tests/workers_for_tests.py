@@ -54,3 +54,11 @@ def fail_first_else_sleep(x: int, seconds: float = 1.0) -> int:
         raise ValueError("task 0 failed")
     time.sleep(seconds)
     return x
+
+
+def linger_at_exit(x: int) -> int:
+    """Return at once, but leave the worker a clean-up step that takes a minute when it exits."""
+    from multiprocessing import util
+
+    util.Finalize(None, time.sleep, args=(60,), exitpriority=0)
+    return x
