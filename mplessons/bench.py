@@ -136,6 +136,7 @@ def measure_overhead(settings: Settings, method: str, progress: Callable[[str], 
         out["scenarios"][name] = {
             "tasks": len(items), "task": f"{fn.__name__}",
             "seconds": medians, "ratio_to_pool_map": {c: s / base for c, s in medians.items()},
+            "extra_microseconds_per_task": {c: (s - base) / len(items) * 1e6 for c, s in medians.items()},
         }
         progress(f"overhead: {name}: run_tasks / Pool.map = {medians['run_tasks'] / base:.3f}")
     return out
@@ -252,7 +253,9 @@ def format_report(report: dict[str, Any]) -> str:
     lines += ["", f"2. Overhead with {over['workers']} workers, median of {over['repeat']} interleaved rounds"]
     for name, scenario in over["scenarios"].items():
         lines.append(f"   {name} ({scenario['tasks']} x {scenario['task']}):")
+        extra = scenario.get("extra_microseconds_per_task", {})
         lines += [f"     {c:<42} {s:>8.3f} s  {scenario['ratio_to_pool_map'][c]:>5.2f} x Pool.map"
+                  + (f"  {extra[c]:>+8.2f} µs/task" if c in extra and c != "Pool.map" else "")
                   for c, s in scenario["seconds"].items()]
     lines += ["", "3. Start-up, pool creation to first result:"]
     lines += [f"   {k:<11} {v * 1000:>6.0f} ms" for k, v in report["startup_seconds"].items()]

@@ -27,6 +27,33 @@ def test_process_backend_under_every_start_method(start_method):
     assert os.getpid() not in {t.worker for t in run.tasks}
 
 
+def test_tasks_of_a_chunk_follow_each_other_on_one_worker():
+    """One clock reading per task: each task of a chunk starts when the one before it ended."""
+    run = run_tasks(workloads.sleep_then_return, [0.05] * 6, workers=2, chunksize=3, start_method="fork")
+    for first in (0, 3):
+        chunk = run.tasks[first:first + 3]
+        assert len({t.worker for t in chunk}) == 1
+        assert all(a.end == b.start for a, b in zip(chunk, chunk[1:]))
+        assert all(0.04 < t.end - t.start < 1 for t in chunk)
+
+
+def test_a_timeout_inside_a_chunk_counts_its_finished_tasks_as_done(start_method):
+    with pytest.raises(mplessons.TaskTimeoutError) as err:
+        run_tasks(workloads.sleep_then_return, [0.01, 0.01, 30, 0.01, 0.01], workers=1, chunksize=5, timeout=2,
+                  start_method=start_method)
+    assert err.value.unfinished == [2, 3, 4]
+
+
+def test_the_task_running_in_each_unfinished_chunk_is_the_last_one_started():
+    from mplessons.runner import _chunks, _unfinished
+
+    chunks = list(_chunks(list(range(9)), 3))
+    status = [11, 11, 11, 22, 22, 0, 0, 0, 0]  # chunk 0 done, chunk 1 on its second task, chunk 2 not started
+    running, unfinished = _unfinished(status, chunks, completed={0})
+    assert running == {4: 22}
+    assert unfinished == [4, 5, 6, 7, 8]
+
+
 def test_two_workers_really_overlap_in_time():
     run = run_tasks(workloads.sleep_then_return, [0.3, 0.3], backend="thread", workers=2, chunksize=1)
     first, second = run.tasks
