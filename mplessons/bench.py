@@ -255,7 +255,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"   {name} ({scenario['tasks']} x {scenario['task']}):")
         extra = scenario.get("extra_microseconds_per_task", {})
         lines += [f"     {c:<42} {s:>8.3f} s  {scenario['ratio_to_pool_map'][c]:>5.2f} x Pool.map"
-                  + (f"  {extra[c]:>+8.2f} µs/task" if c in extra and c != "Pool.map" else "")
+                  + (f"  {extra[c]:>+8.2f} µs/task" if name == "tiny tasks" and c in extra and c != "Pool.map" else "")
                   for c, s in scenario["seconds"].items()]
     lines += ["", "3. Start-up, pool creation to first result:"]
     lines += [f"   {k:<11} {v * 1000:>6.0f} ms" for k, v in report["startup_seconds"].items()]

@@ -33,7 +33,7 @@ def test_tasks_of_a_chunk_follow_each_other_on_one_worker():
     for first in (0, 3):
         chunk = run.tasks[first:first + 3]
         assert len({t.worker for t in chunk}) == 1
-        assert all(a.end == b.start for a, b in zip(chunk, chunk[1:]))
+        assert all(a.end == b.start for a, b in zip(chunk, chunk[1:], strict=False))
         assert all(0.04 < t.end - t.start < 1 for t in chunk)
 
 
@@ -44,14 +44,21 @@ def test_a_timeout_inside_a_chunk_counts_its_finished_tasks_as_done(start_method
     assert err.value.unfinished == [2, 3, 4]
 
 
-def test_the_task_running_in_each_unfinished_chunk_is_the_last_one_started():
-    from mplessons.runner import _chunks, _unfinished
+def test_the_first_unstamped_task_of_a_started_chunk_is_the_one_running():
+    import multiprocessing
 
-    chunks = list(_chunks(list(range(9)), 3))
-    status = [11, 11, 11, 22, 22, 0, 0, 0, 0]  # chunk 0 done, chunk 1 on its second task, chunk 2 not started
-    running, unfinished = _unfinished(status, chunks, completed={0})
+    from mplessons.runner import _chunks, _SharedProgress
+
+    progress = _SharedProgress(multiprocessing.get_context(), list(_chunks(list(range(9)), 3)))
+    # chunk 0 finished (start + 3 ends), chunk 1 started and finished one task, chunk 2 not started
+    for slot in (0, 1, 2, 3, 4, 5):
+        progress.marks[slot] = 1.0 + slot
+    progress.workers[0], progress.workers[1] = 11, 22
+    running, unfinished = progress.unfinished()
     assert running == {4: 22}
     assert unfinished == [4, 5, 6, 7, 8]
+    assert [len(times) for _, _, times in progress.spans()] == [4, 4, 4]
+    progress.release()
 
 
 def test_two_workers_really_overlap_in_time():

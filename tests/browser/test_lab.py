@@ -6,6 +6,7 @@ plot redrawn after a mouse drag and a click). Screenshots land in test-results/b
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
 import time
@@ -157,8 +158,14 @@ def test_speedup_lab_slider(lab: LabPage, notebook, path: Path) -> None:
     try:
         problems, cells, seconds = _run_notebook(lab, notebook, path.name)
         assert not problems, f"{path.name} in JupyterLab:\n" + "\n".join(problems)
-        shown = lab.page.evaluate("(i) => window.__nb.content.widgets"
-                                  ".findIndex((c, j) => j >= i && c.node.querySelector('.mplessons-workers'))", index)
+        # The widget's view is drawn after the kernel reports idle: wait for it rather than look once.
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        find = ("(i) => window.__nb.content.widgets"
+                ".findIndex((c, j) => j >= i && c.node.querySelector('.mplessons-workers'))")
+        with contextlib.suppress(PlaywrightTimeout):
+            lab.page.wait_for_function(f"(i) => ({find})(i) >= 0", arg=index, timeout=15_000)
+        shown = lab.page.evaluate(find, index)
         assert shown >= 0, f"no workers slider (.mplessons-workers) rendered at or after cell {index} (speedup_lab()"
         cell = _mark_cell(lab, shown)
         started = time.perf_counter()
