@@ -1,17 +1,14 @@
 """Run one function over many inputs on a backend, with per-task timing and no hangs.
 
-``run_tasks`` is what the lessons' plots and the benchmark stand on. The process backend is a
-``multiprocessing.Pool`` (the lowest overhead, tasks sent in chunks as ``Pool.map`` does) that is watched:
-a bare Pool waits forever for a task whose worker died, and ``Pool.terminate`` itself can hang; here
-neither can happen. Threads use ``concurrent.futures``; dask has its own module.
+``run_tasks`` is what the lessons' plots and the benchmark stand on. The process backend is a watched
+``multiprocessing.Pool`` (the lowest overhead; see ``process_backend``), threads use ``concurrent.futures``,
+and dask has its own module (``dask_backend``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import signal
 import threading
 import time
 from array import array
@@ -19,13 +16,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_EXCEPTION, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
-from multiprocessing.connection import Pipe
-from multiprocessing.connection import wait as wait_for_any
 from typing import Any, NamedTuple
 
-from .errors import TaskTimeoutError, WorkerCrashedError
+from .errors import TaskTimeoutError
 from .guard import check_worker
-from .machine import context, resolve_start_method, usable_cores
+from .machine import resolve_start_method, usable_cores
 from .validation import callable_fn, non_empty_list, one_of, positive_int, positive_number
 
 BACKENDS = ("serial", "thread", "process", "dask")
@@ -92,47 +87,15 @@ def auto_chunksize(n_items: int, workers: int) -> int:
     return max(1, math.ceil(n_items / (workers * 4)))
 
 
-# --- what runs inside a worker ----------------------------------------------------------------------
-
-# Process workers write each task's clock reading straight into memory shared with the parent. The stamps are
-# the only per-task cost, and they double as progress: if a worker dies, the parent sees which task it was in.
-_MARKS: Any = None  # doubles; chunk c (first task f) owns slots f + c ... f + c + len(chunk): start, end0, end1, ...
-_CHUNK_WORKERS: Any = None  # pid of the worker that took chunk c (0: not started)
-
-
-def _init_worker(marks: Any, chunk_workers: Any) -> None:
-    global _MARKS, _CHUNK_WORKERS
-    _MARKS = memoryview(marks).cast("B").cast("d")  # a memoryview writes faster than the ctypes array
-    _CHUNK_WORKERS = memoryview(chunk_workers).cast("B").cast("q")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel interrupt is the parent's to handle
-
-
-def _run_marked_chunk(fn: Callable[[Any], Any], chunk_number: int, first_index: int, chunk: list[Any]) -> list[Any]:
-    """Run ``fn`` on each item of a chunk in a pool worker, stamping the shared clock marks after each task.
-
-    One clock reading per task: a task starts when the one before it ends (the first when the chunk starts).
-    That costs about 0.2 µs a task on tiny tasks; a start and an end time per task plus a running/done
-    mark cost 0.6 µs and made ``run_tasks`` 1.6 times slower than ``Pool.map`` on 20 000 squares.
-    """
-    marks, clock = _MARKS, time.perf_counter
-    _CHUNK_WORKERS[chunk_number] = os.getpid()
-    start_slot = first_index + chunk_number
-    marks[start_slot] = clock()
-    results: list[Any] = []
-    keep = results.append
-    try:
-        for slot, item in enumerate(chunk, start_slot + 1):
-            keep(fn(item))
-            marks[slot] = clock()
-    except Exception as exc:
-        _note_task(exc, first_index, chunk, len(results))
-        raise
-    return results
+# --- what runs inside a worker (process workers: see process_backend) --------------------------------
 
 
 def _run_chunk(fn: Callable[[Any], Any], first_index: int, chunk: list[Any],
                worker: int | None = None) -> tuple[list[Any], ChunkSpans]:
-    """Run ``fn`` on each item of a chunk here (serial, threads, dask), with the same clock stamps as above."""
+    """Run ``fn`` on each item of a chunk (serial, threads, dask), stamping the clock after each task.
+
+    One clock reading per task: a task starts when the one before it ends (the first when the chunk starts).
+    """
     worker = os.getpid() if worker is None else worker
     clock = time.perf_counter
     results: list[Any] = []
@@ -174,78 +137,6 @@ def _collect_chunks(chunks: Iterable[tuple[list[Any], ChunkSpans]], n: int) -> t
         results[first:first + len(chunk_results)] = chunk_results
         spans.append(chunk_spans)
     return results, spans
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "stopped"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        extra = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
-        return f"was killed by {name}{extra}"
-    return f"exited with code {code} (os._exit or sys.exit inside the task?)"
-
-
-class _SharedProgress:
-    """The clock marks and chunk owners that process workers write (see ``_run_marked_chunk``), read here."""
-
-    def __init__(self, ctx: Any, chunks: list[tuple[int, list[Any]]]) -> None:
-        self.chunks = chunks
-        n_tasks = sum(len(chunk) for _, chunk in chunks)
-        self.shared = (ctx.RawArray("d", n_tasks + len(chunks)), ctx.RawArray("q", len(chunks)))
-        self.mark_bytes = memoryview(self.shared[0]).cast("B")
-        self.marks = self.mark_bytes.cast("d")
-        self.workers = memoryview(self.shared[1]).cast("B").cast("q")
-
-    def spans(self) -> list[ChunkSpans]:
-        out = []
-        for number, (first, chunk) in enumerate(self.chunks):
-            start = (first + number) * 8  # doubles are 8 bytes
-            times = array("d")
-            times.frombytes(self.mark_bytes[start:start + (len(chunk) + 1) * 8])
-            out.append((first, self.workers[number], times))
-        return out
-
-    def unfinished(self) -> tuple[dict[int, int], list[int]]:
-        """The task each worker was running when the run stopped (index -> pid), and every unfinished task.
-
-        A chunk's tasks run in order and each is stamped when it ends, so the first unstamped task of a
-        started chunk is the one its worker was in.
-        """
-        running: dict[int, int] = {}
-        unfinished: list[int] = []
-        for number, (first, chunk) in enumerate(self.chunks):
-            slot, done = first + number, 0
-            if self.marks[slot]:
-                while done < len(chunk) and self.marks[slot + 1 + done]:
-                    done += 1
-                if done == len(chunk):
-                    continue
-                running[first + done] = self.workers[number]
-            unfinished.extend(range(first + done, first + len(chunk)))
-        return running, unfinished
-
-    def release(self) -> None:
-        for view in (self.marks, self.mark_bytes, self.workers):
-            view.release()
-
-
-def _crash_error(processes: list[Any], running: dict[int, int]) -> WorkerCrashedError:
-    """Name the task whose worker died. Call only once the pool is terminated and joined: see below."""
-    dead = {p.pid: p.exitcode for p in processes if p.exitcode not in (None, -signal.SIGTERM)}
-    suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
-    index = suspects[0] if len(suspects) == 1 else None
-    exitcode = dead.get(running.get(index)) if index is not None else next(iter(dead.values()), None)
-    where = f"while running task {index}" if index is not None else "while running tasks"
-    return WorkerCrashedError(
-        f"a worker process {_describe_exit(exitcode)} {where}; the other workers were stopped. "
-        f"Results of this run are lost: fix the task (or give it less memory to use) and run again.",
-        task_index=index,
-        exitcode=exitcode,
-    )
 
 
 def _run_in_executor(executor: Executor, fn: Callable[[Any], Any], items: list[Any], chunksize: int,
@@ -303,7 +194,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Iterable[Any], *, backend: str = 
     elif backend == "thread":
         results, spans = _run_threads(fn, items, workers, chunksize, timeout, t0)
     else:
-        results, spans = _run_processes(fn, items, workers, chunksize, timeout, t0, method)
+        from .process_backend import run_processes
+
+        results, spans = run_processes(fn, items, workers, chunksize, timeout, t0, method)
     seconds = time.perf_counter() - t0
     return RunResult(results, seconds, spans, backend, workers, chunksize, method, t0)
 
@@ -335,106 +228,3 @@ def _run_threads(fn, items, workers, chunksize, timeout, t0):
                                f"background)") from None
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _run_processes(fn, items, workers, chunksize, timeout, t0, method):
-    """A ``multiprocessing.Pool`` (lowest overhead), watched so that a dead worker cannot hang the run.
-
-    A bare Pool replaces a dead worker and waits forever for the task it lost; here the parent waits on
-    the result *and* on every worker's sentinel, so a death is noticed the moment it happens.
-    """
-    ctx = context(method)
-    chunks = list(_chunks(items, chunksize))
-    progress = _SharedProgress(ctx, chunks)
-    pool = ctx.Pool(workers, initializer=_init_worker, initargs=progress.shared)
-    processes = list(pool._pool)  # our own handles: the pool forgets workers once it has replaced them
-    wake_reader, wake_writer = Pipe(duplex=False)
-    left = len(chunks)
-    failures: list[BaseException] = []
-
-    # Callbacks run one at a time in the pool's result thread. One async call per chunk (not one map) so
-    # that the first exception ends the run: a map reports an error only once every other task has run.
-    def done(_: list[Any]) -> None:
-        nonlocal left
-        left -= 1
-        if left == 0:
-            wake_writer.send_bytes(b"")
-
-    def failed(exc: BaseException) -> None:
-        failures.append(exc)
-        wake_writer.send_bytes(b"")
-
-    finished = False
-    try:
-        pending = [pool.apply_async(_run_marked_chunk, (fn, number, first, chunk), callback=done,
-                                    error_callback=failed)
-                   for number, (first, chunk) in enumerate(chunks)]
-        remaining = None if timeout is None else max(0.0, timeout - (time.perf_counter() - t0))
-        ready = wait_for_any([wake_reader, *(p.sentinel for p in processes)], timeout=remaining)
-        if wake_reader in ready and not failures:
-            finished = True
-            results: list[Any] = [None] * len(items)
-            for (first, chunk), result in zip(chunks, pending, strict=True):
-                results[first:first + len(chunk)] = result.get()
-            return results, progress.spans()
-        # A task raised, a worker died, or time ran out: stop the pool before reading exit codes. Its own
-        # thread polls the workers too, and a forkserver child's exit code can be read once only (a second
-        # poll at the same moment records 255 instead of the real code).
-        _terminate(pool, processes)
-        if failures:
-            raise failures[0]  # the task's own exception; the worker noted which task raised it
-        running, unfinished = progress.unfinished()
-        if ready:  # a worker's sentinel: it died
-            raise _crash_error(processes, running)
-        raise TaskTimeoutError(
-            f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
-            f"the worker processes were stopped", unfinished=unfinished)
-    finally:
-        if finished:  # every result is in: the idle workers exit as after `close(); join()`, nothing is killed
-            _close(pool, processes)
-        else:  # also on Ctrl-C / interrupt: queued tasks must not run on
-            _terminate(pool, processes)
-        wake_reader.close()
-        wake_writer.close()
-        progress.release()
-
-
-def _close(pool: Any, processes: list[Any], patience: float = 5.0) -> None:
-    """``close(); join()``, but a worker that will not exit (stuck in its own clean-up) cannot hang the run."""
-    pool.close()
-    running = [p.sentinel for p in {*processes, *pool._pool}]  # sentinels only: polling would race the pool
-    deadline = time.monotonic() + patience
-    while running:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            _terminate(pool, processes)
-            return
-        exited = wait_for_any(running, timeout=remaining)
-        running = [s for s in running if s not in exited]
-    pool.join()
-
-
-def _terminate(pool: Any, processes: list[Any], patience: float = 2.0) -> None:
-    """``pool.terminate()``, which cannot hang.
-
-    Terminate kills busy workers; one killed while it writes a result (or dead while it reads a task) keeps
-    that queue's lock forever, and the pool's own threads then wait for the lock forever (the CPython
-    gh-84559 family of hangs). Once every worker is dead nobody can be using those locks, so they are released
-    on the dead workers' behalf; workers that outlive ``5 * patience`` seconds are killed first.
-    """
-    stopper = threading.Thread(target=pool.terminate, name="mplessons-terminate", daemon=True)
-    stopper.start()
-    stopper.join(patience)
-    deadline = time.monotonic() + 4 * patience
-    while stopper.is_alive():
-        workers = [*processes, *pool._pool]
-        alive = [p for p in workers if p.sentinel not in wait_for_any([p.sentinel], timeout=0)]
-        if alive and time.monotonic() > deadline:
-            for p in alive:
-                p.kill()
-        elif not alive:
-            for lock in (pool._outqueue._wlock, pool._inqueue._rlock):
-                with contextlib.suppress(ValueError, AttributeError):  # not held / no lock on this platform
-                    lock.release()
-        stopper.join(0.5)
-    pool.join()

@@ -142,7 +142,7 @@ def test_terminate_cannot_hang_on_a_lock_a_dead_worker_kept(start_method, clean_
     Here the lock is taken and never given back, as by a worker killed mid-write; the watched terminate
     kills the idle workers after its patience runs out, gives the lock back for them, and returns.
     """
-    from mplessons.runner import _terminate
+    from mplessons.process_backend import _terminate
 
     pool = mplessons.context(start_method).Pool(2)
     processes = list(pool._pool)

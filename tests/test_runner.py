@@ -47,7 +47,8 @@ def test_a_timeout_inside_a_chunk_counts_its_finished_tasks_as_done(start_method
 def test_the_first_unstamped_task_of_a_started_chunk_is_the_one_running():
     import multiprocessing
 
-    from mplessons.runner import _chunks, _SharedProgress
+    from mplessons.process_backend import _SharedProgress
+    from mplessons.runner import _chunks
 
     progress = _SharedProgress(multiprocessing.get_context(), list(_chunks(list(range(9)), 3)))
     # chunk 0 finished (start + 3 ends), chunk 1 started and finished one task, chunk 2 not started
