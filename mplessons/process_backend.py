@@ -64,7 +64,7 @@ def _run_marked_chunk(fn: Callable[[Any], Any], chunk_number: int, first_index: 
 # --- the parent's side ------------------------------------------------------------------------------
 
 
-def _describe_exit(code: int | None) -> str:
+def _describe_exit(code: int | None, in_task: bool = True) -> str:
     if code is None:
         return "stopped"
     if code < 0:
@@ -74,7 +74,7 @@ def _describe_exit(code: int | None) -> str:
             name = f"signal {-code}"
         extra = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
         return f"was killed by {name}{extra}"
-    return f"exited with code {code} (os._exit or sys.exit inside the task?)"
+    return f"exited with code {code}" + (" (os._exit or sys.exit inside the task?)" if in_task else "")
 
 
 class _SharedProgress:
@@ -121,9 +121,17 @@ class _SharedProgress:
             view.release()
 
 
-def _crash_error(processes: list[Any], running: dict[int, int]) -> WorkerCrashedError:
+def _crash_error(processes: list[Any], running: dict[int, int], chunk_takers: set[int]) -> WorkerCrashedError:
     """Name the task whose worker died. Call only once the pool is terminated and joined: see below."""
     dead = {p.pid: p.exitcode for p in processes if p.exitcode not in (None, -signal.SIGTERM)}
+    if dead and not chunk_takers & set(dead):
+        exitcode = next(iter(dead.values()))
+        return WorkerCrashedError(
+            f"a worker process {_describe_exit(exitcode, in_task=False)} before it ran any task: it could not start. Its own "
+            f"error went to stderr (the terminal, or the Jupyter server's log). The usual cause under spawn and "
+            f"forkserver: a script whose top-level code is not under `if __name__ == '__main__':`, so every "
+            f"child runs it again on import; or a worker function whose module fails to import in a fresh Python.",
+            task_index=None, exitcode=exitcode)
     suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
     index = suspects[0] if len(suspects) == 1 else None
     exitcode = dead.get(running.get(index)) if index is not None else next(iter(dead.values()), None)
@@ -134,7 +142,6 @@ def _crash_error(processes: list[Any], running: dict[int, int]) -> WorkerCrashed
         task_index=index,
         exitcode=exitcode,
     )
-
 
 
 def run_processes(fn, items, workers, chunksize, timeout, t0, method):
@@ -185,7 +192,7 @@ def run_processes(fn, items, workers, chunksize, timeout, t0, method):
             raise failures[0]  # the task's own exception; the worker noted which task raised it
         running, unfinished = progress.unfinished()
         if ready:  # a worker's sentinel: it died
-            raise _crash_error(processes, running)
+            raise _crash_error(processes, running, set(progress.workers))
         raise TaskTimeoutError(
             f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
             f"the worker processes were stopped", unfinished=unfinished)

@@ -158,3 +158,25 @@ def test_in_process_backends_time_out_too(backend):
     workers = 1 if backend == "serial" else 2
     with pytest.raises(mplessons.TaskTimeoutError):
         run_tasks(workloads.sleep_then_return, [0.3] * 6, backend=backend, workers=workers, chunksize=1, timeout=0.5)
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_a_script_without_the_main_guard_gets_an_error_that_says_so(start_method, tmp_path):
+    """Under spawn and forkserver each child imports the script; unguarded, it dies before its first task."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("import mplessons\nfrom mplessons.workloads import square\n"
+                      "print(mplessons.run_tasks(square, range(4), workers=2).results)\n")
+    env = {**os.environ, "MPLESSONS_START_METHOD": start_method}
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    # the error ends the traceback (the resource tracker may add a leaked-semaphore warning after it, for the
+    # pool that the forkserver's own import of the script started and could not finish)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("mplessons.errors.")]
+    assert len(errors) == 1 and errors[0].startswith("mplessons.errors.WorkerCrashedError"), done.stderr[-2000:]
+    assert "before it ran any task" in errors[0] and "if __name__ == '__main__':" in errors[0]
+    assert "inside the task" not in errors[0]

@@ -39,7 +39,7 @@ import mplessons
 from mplessons.workloads import cubic_sum, cubic_sum_to_queue
 
 ctx = mplessons.context()  # fork, spawn or forkserver: the cells below work with all three
-N = 3_000_000
+N = 2_000_000
 """),
     md("""
 ## 2 · Serial: one job after the other
