@@ -39,7 +39,7 @@ from typing import Any
 
 from .errors import TaskTimeoutError, WorkerCrashedError
 from .machine import usable_cores
-from .runner import ChunkSpans, RunResult, _chunks, _run_chunk, auto_chunksize
+from .runner import ChunkSpans, RunResult, _chunks, _collect_chunks, _run_chunk, auto_chunksize
 
 SCHEDULER_ENV = "MPLESSONS_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that is not there is reported, not waited for
@@ -206,12 +206,7 @@ def run_on_dask(fn: Callable[[Any], Any], items: list[Any], *, workers: int | No
                for first, chunk in _chunks(items, chunksize)]
     try:
         _wait(distributed, client, futures, timeout, t0, len(items), chunksize)
-        results: list[Any] = [None] * len(items)
-        spans: list[ChunkSpans] = []
-        for chunk_results, chunk_spans in client.gather(futures):
-            first = chunk_spans[0]
-            results[first:first + len(chunk_results)] = chunk_results
-            spans.append(chunk_spans)
+        results, spans = _collect_chunks(client.gather(futures), len(items))
     finally:
         client.cancel(futures, force=True)
     seconds = time.perf_counter() - t0
