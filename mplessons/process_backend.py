@@ -60,7 +60,6 @@ def _run_marked_chunk(fn: Callable[[Any], Any], chunk_number: int, first_index: 
     return results
 
 
-
 # --- the parent's side ------------------------------------------------------------------------------
 
 
@@ -91,9 +90,10 @@ class _SharedProgress:
     def spans(self) -> list[ChunkSpans]:
         out = []
         for number, (first, chunk) in enumerate(self.chunks):
-            start = (first + number) * 8  # doubles are 8 bytes
+            size = self.marks.itemsize
+            start = (first + number) * size
             times = array("d")
-            times.frombytes(self.mark_bytes[start:start + (len(chunk) + 1) * 8])
+            times.frombytes(self.mark_bytes[start:start + (len(chunk) + 1) * size])
             out.append((first, self.workers[number], times))
         return out
 
