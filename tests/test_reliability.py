@@ -9,7 +9,10 @@ from __future__ import annotations
 import functools
 import gc
 import multiprocessing.pool
+import os
 import signal
+import subprocess
+import sys
 import time
 import warnings
 
@@ -163,10 +166,6 @@ def test_in_process_backends_time_out_too(backend):
 @pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
 def test_a_script_without_the_main_guard_gets_an_error_that_says_so(start_method, tmp_path):
     """Under spawn and forkserver each child imports the script; unguarded, it dies before its first task."""
-    import os
-    import subprocess
-    import sys
-
     script = tmp_path / "unguarded.py"
     script.write_text("import mplessons\nfrom mplessons.workloads import square\n"
                       "print(mplessons.run_tasks(square, range(4), workers=2).results)\n")
