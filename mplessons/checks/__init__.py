@@ -7,7 +7,11 @@ yet" without raising, so Run All passes on the notebook as shipped. Each lesson'
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 PLACEHOLDER = Ellipsis
@@ -47,3 +51,57 @@ def not_attempted(what: str) -> Feedback:
 def is_placeholder(answer: Any) -> bool:
     """True for the shipped placeholder (``...``) and for an unchanged ``None``."""
     return answer is PLACEHOLDER or answer is None
+
+
+# --- "this is the definition you checked before" ---------------------------------------------------------
+
+_rejected: dict[str, str] = {}
+
+
+def _code_fingerprint(code: CodeType) -> bytes:
+    """What a function does: its bytecode, names and constants, nested functions included (not where it was
+    defined: the same cell run twice gives the same fingerprint)."""
+    consts = [(_code_fingerprint(c) if isinstance(c, CodeType) else repr(c).encode()) for c in code.co_consts]
+    return b"|".join([code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode(), *consts])
+
+
+def fingerprint(answer: Any) -> str | None:
+    """A digest of a function answer's definition, or None for answers that are not functions."""
+    while isinstance(answer, functools.partial):
+        answer = answer.func
+    code = getattr(getattr(answer, "__func__", answer), "__code__", None)
+    if not isinstance(code, CodeType):
+        return None
+    return hashlib.sha256(_code_fingerprint(code)).hexdigest()
+
+
+def remembers_rejections(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Decorate a check whose first argument is the student's function ``name``.
+
+    When the check rejects the very definition it rejected last time, the cell that should have replaced it
+    most likely did not run (an error, or a cell magic that was not on the first line): say so first,
+    instead of repeating a verdict on code the student has already changed.
+    """
+
+    def decorate(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        key = f"{check.__module__}.{check.__qualname__}"
+
+        @functools.wraps(check)
+        def remembering(answer: Any, *args: Any, **kwargs: Any) -> Feedback:
+            feedback = check(answer, *args, **kwargs)
+            digest = fingerprint(answer)
+            if feedback.ok or not feedback.attempted or digest is None:
+                _rejected.pop(key, None)
+                return feedback
+            if _rejected.get(key) == digest:
+                return failed(
+                    f"this is the `{name}` you checked before, unchanged: did your cell run? Look for an error "
+                    f"under it. A cell magic such as `%%worker_module` must be the cell's first line (not even "
+                    f"a comment above it). The verdict on it is still: {feedback.message}"
+                )
+            _rejected[key] = digest
+            return feedback
+
+        return remembering
+
+    return decorate
