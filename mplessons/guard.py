@@ -1,9 +1,11 @@
 """Notebook-defined functions vs start methods, and the ``%%worker_module`` cell magic.
 
-Under ``spawn`` and ``forkserver`` every worker is a fresh process that re-imports the function it must run
-by module and name. A function defined in a notebook cell lives in the kernel's ``__main__``, which has no
-file to import, so the workers die at start-up and a ``Pool`` waits for them forever. These helpers catch
-that before any process starts, and give students a one-line way to make their own cells importable.
+Under ``spawn`` (a fresh Python) and ``forkserver`` (a fork of a server process) the workers never ran the
+notebook's cells, and a task's function reaches them by module and name. A function defined in a cell lives in
+the kernel's ``__main__``, which has no file to import, so each worker dies when it unpickles its first chunk
+of tasks; a ``Pool`` replaces the dead workers and, once every chunk is lost, waits forever, while a
+``ProcessPoolExecutor`` raises ``BrokenProcessPool``. These helpers catch that before any process starts, and
+give students a one-line way to make their own cells importable.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Cal
 
     Returns ``fn`` unchanged so it can be used inline: ``pool.map(check_worker(job), items)``.
     Under ``fork`` a function defined in the notebook works (children are copies of the kernel), so this
-    only warns, because the same cell would hang under spawn (macOS, Windows) or forkserver.
+    only warns, because with spawn (macOS, Windows) or forkserver (Linux from Python 3.14) the same cell
+    would hang a ``Pool`` and break a ``ProcessPoolExecutor``.
     """
     callable_fn("fn", fn)
     method = resolve_start_method(start_method)
@@ -94,16 +97,19 @@ def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Cal
             warnings.warn(
                 f"{described} is defined in this notebook. It works under 'fork' because each worker is a "
                 f"copy of this kernel, but the same code hangs under 'spawn' (macOS, Windows) and "
-                f"'forkserver' (Linux's default from Python 3.14).\n{FIXES}",
+                f"'forkserver' (Linux's default from Python 3.14) with a multiprocessing Pool, and raises "
+                f"BrokenProcessPool with a ProcessPoolExecutor.\n{FIXES}",
                 InteractiveFunctionWarning,
                 stacklevel=2,
             )
             return fn
+        how = "a fresh Python" if method == "spawn" else "forked from a server process"
         raise InteractiveFunctionError(
-            f"{described} is defined in this notebook (the kernel's __main__), and under the '{method}' start "
-            f"method every worker is a new Python process that must import it by module and name. A notebook "
-            f"has no module file to import, so the workers would fail at start-up and a multiprocessing Pool "
-            f"would wait for them forever.\n{FIXES}"
+            f"{described} is defined in this notebook (the kernel's __main__). Under the '{method}' start method "
+            f"each worker is {how} that never ran this notebook's cells, and a pool sends it functions by module "
+            f"and name only. There is no module file to find {described} in, so each worker would die "
+            f"(AttributeError) when it unpickles its first chunk of tasks: a multiprocessing Pool replaces the "
+            f"dead workers and then waits forever; a ProcessPoolExecutor raises BrokenProcessPool.\n{FIXES}"
         )
 
     if module not in sys.modules or importlib.util.find_spec(module) is None:

@@ -74,10 +74,11 @@ def plot_speedup(results: SweepResult | Sequence[SweepResult] | None = None, *,
     """Measured speedup vs workers, the ideal line, the Amdahl curve and (right) the efficiency.
 
     Pass one or more :func:`mplessons.sweep` results (several draw side by side on the same axes, e.g.
-    processes and threads), or raw ``workers`` and ``speedups``. The dotted vertical line marks the usable
-    cores; the Amdahl curve uses ``min(workers, cores)`` because no more than ``cores`` workers run at
-    once, which is why measured speedups flatten there. ``axes``: draw into existing axes (speedup[,
-    efficiency]) instead of a new figure.
+    processes and threads), or raw ``workers`` and ``speedups``. The dash-dot vertical line marks the usable
+    cores; a dotted curve is an Amdahl fit, drawn only for a sweep that has one (``mplessons.speedup.fit_counts``
+    says when) or for a ``serial_fraction`` you pass. It uses ``min(workers, cores)`` because no more than
+    ``cores`` workers run at once, which is why measured speedups flatten there. ``axes``: draw into existing
+    axes (speedup[, efficiency]) instead of a new figure.
     """
     from .machine import usable_cores
 

@@ -1,8 +1,11 @@
 """Speedup sweeps over worker counts and the Amdahl fit: the numbers behind the lessons' speedup plots.
 
-Amdahl's law: if a fraction ``f`` of a program's work cannot run in parallel, ``n`` workers give a speedup
-of at most ``1 / (f + (1 - f) / n)``; it never passes ``1 / f`` however many workers you add. Fitting ``f``
-to measured speedups turns "it flattens out" into one number a student can reason about.
+Amdahl's law is a model: if a fraction ``f`` of a program's work cannot run in parallel and the rest splits
+perfectly, ``n`` workers give a speedup of ``1 / (f + (1 - f) / n)``, which never passes ``1 / f``. Fitting
+``f`` to measured speedups turns "it flattens out" into one number, but only within the worker counts that
+were measured: real costs the model leaves out (starting each worker, pickling its tasks, too few tasks to
+share out) grow with the number of workers, so ``1 / f`` is a guess far beyond them. With fewer than
+``MIN_FIT_COUNTS`` different counts some ``f`` always fits exactly, and the fit tests nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from .timing import median
 from .validation import callable_fn, non_empty_list, one_of, positive_int
 
 BASELINES = ("one-worker", "serial")
+#: a one-parameter fit needs this many different worker counts before it can disagree with the data
+MIN_FIT_COUNTS = 3
 
 
 def amdahl_speedup(workers: Any, serial_fraction: float) -> Any:
@@ -34,8 +39,10 @@ def amdahl_fit(workers: Sequence[int], speedups: Sequence[float]) -> float:
     """The serial fraction ``f`` in 0..1 whose Amdahl curve is nearest the measured speedups (least squares).
 
     Minimises ``sum((S_i - 1 / (f + (1 - f) / n_i))**2)`` over ``f`` on a fine grid, then refines around the
-    best grid point; no optimiser library needed for one bounded parameter. Fit only worker counts up to the
-    usable cores: beyond them the flattening comes from too few cores, not from serial code.
+    best grid point; no optimiser library needed for one bounded parameter. Needs ``MIN_FIT_COUNTS``
+    different worker counts: through 1 and 2 workers alone some ``f`` always passes exactly. Fit only worker
+    counts up to the usable cores: beyond them the flattening comes from too few cores, not from serial code.
+    ``1 / f`` is the model's ceiling, not a measurement: trust it only near the counts that were measured.
     """
     n = _as_array("workers", workers)
     s = _as_array("speedups", speedups)
@@ -47,6 +54,12 @@ def amdahl_fit(workers: Sequence[int], speedups: Sequence[float]) -> float:
         raise ValueError(f"speedups must all be greater than 0, got {s.min():g}")
     if not np.any(n > 1):
         raise ValueError("workers needs at least one count above 1: with 1 worker every serial fraction fits")
+    distinct = sorted({int(c) if float(c).is_integer() else c for c in n.tolist()})
+    if len(distinct) < MIN_FIT_COUNTS:
+        raise ValueError(
+            f"workers needs at least {MIN_FIT_COUNTS} different counts for an Amdahl fit, got "
+            f"{', '.join(f'{c:g}' for c in distinct)}: with fewer, some serial fraction always matches "
+            f"exactly, so the fit would tell nothing. Measure more worker counts within the usable cores")
 
     def loss(f: np.ndarray) -> np.ndarray:
         predicted = 1.0 / (f[:, None] + (1.0 - f[:, None]) / n[None, :])
@@ -96,6 +109,7 @@ class SweepResult:
     repeat: int
     start_method: str | None = None
     label: str | None = None
+    fit_workers: list[int] = field(default_factory=list)  # the counts the Amdahl fit used (none: no fit)
 
     @property
     def workers(self) -> list[int]:
@@ -123,10 +137,19 @@ class SweepResult:
         for r in self.rows:
             mark = "  (more workers than cores)" if r.workers > self.cores else ""
             lines.append(f"{r.workers:>7}  {r.seconds:>7.3f} s  {r.speedup:>7.2f}×  {r.efficiency:>10.0%}{mark}")
-        if self.serial_fraction is not None:
-            lines.append(f"Amdahl fit: serial fraction {self.serial_fraction:.2f} "
-                         f"(speedup can never pass {_limit(self.serial_fraction)})")
+        lines.append(self.fit_text())
         return "\n".join(lines)
+
+    def fit_text(self) -> str:
+        """One line on the Amdahl fit: what it found and how far it holds, or why there is none."""
+        if self.serial_fraction is None:
+            within = [n for n in self.workers if n <= self.cores]
+            return (f"no Amdahl fit: it needs {MIN_FIT_COUNTS} different worker counts within the {self.cores} "
+                    f"usable cores, this sweep has {len(within)} ({', '.join(map(str, within)) or 'none'})")
+        counts = ", ".join(map(str, self.fit_workers))
+        return (f"Amdahl fit on {counts} workers: serial fraction {self.serial_fraction:.2f}, so the model's "
+                f"ceiling is {_limit(self.serial_fraction)}; a guess beyond {max(self.fit_workers)} workers, "
+                f"where start-up and pickling costs that grow with workers are not measured")
 
     def __str__(self) -> str:
         return self.table()
@@ -139,7 +162,17 @@ class SweepResult:
 
 
 def _limit(f: float) -> str:
-    return "any value" if f <= 0 else f"{1 / f:.1f}×"
+    return "unbounded" if f <= 0 else f"{1 / f:.1f}×"
+
+
+def fit_counts(workers: Sequence[int], cores: int) -> list[int]:
+    """The worker counts an Amdahl fit may use: those within ``cores``, if there are ``MIN_FIT_COUNTS`` of them.
+
+    Beyond the usable cores workers take turns, which flattens the curve for a reason the model does not
+    describe; with fewer different counts the fit cannot disagree with the data. ``[]`` means: do not fit.
+    """
+    within = sorted({n for n in workers if n <= cores})
+    return within if len(within) >= MIN_FIT_COUNTS else []
 
 
 def default_workers(backend: str = "process") -> list[int]:
@@ -179,7 +212,8 @@ def sweep(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | Iterabl
     1 is not in ``workers``): it then shows how the backend *scales*, with its fixed costs (starting
     processes, pickling) on both sides. ``baseline="serial"`` divides a plain serial run's time instead,
     which shows what parallelism *gains you* overall, overheads included. Efficiency is speedup / workers.
-    The Amdahl serial fraction is fitted on the counts up to the usable cores (``None`` if only 1 is).
+    The Amdahl serial fraction is fitted on the counts up to the usable cores, and only where there are
+    ``MIN_FIT_COUNTS`` different ones (``None`` otherwise, e.g. always on a 2-core machine: see ``fit_counts``).
     ``backend="dask"`` starts the embedded dask cluster (or connects, see ``mplessons.dask_backend``) before
     timing anything, so its start-up is not counted as work.
     A ``tqdm`` progress bar appears when the sweep takes more than half a second (``progress=False``: never).
@@ -224,8 +258,8 @@ def sweep(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | Iterabl
         middle = sorted(runs[n], key=lambda r: r.seconds)[len(times) // 2]
         rows.append(SweepRow(n, seconds, speedup, speedup / n, times, middle))
     cores = usable_cores()
-    fit_rows = [r for r in rows if r.workers <= cores]
-    fraction = (amdahl_fit([r.workers for r in fit_rows], [r.speedup for r in fit_rows])
-                if any(r.workers > 1 for r in fit_rows) else None)
+    fitted = fit_counts([r.workers for r in rows], cores)
+    fit_rows = [r for r in rows if r.workers in fitted]
+    fraction = amdahl_fit([r.workers for r in fit_rows], [r.speedup for r in fit_rows]) if fitted else None
     method = runs[measured[0]][0].start_method
-    return SweepResult(rows, fraction, backend, baseline, base, cores, len(items), repeat, method, label)
+    return SweepResult(rows, fraction, backend, baseline, base, cores, len(items), repeat, method, label, fitted)

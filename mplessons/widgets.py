@@ -1,4 +1,4 @@
-"""ipywidgets UIs for the lessons: the speedup lab, where dragging a slider makes Amdahl's law visible.
+"""ipywidgets UIs for the lessons: the speedup lab, where dragging a slider shows where speedup flattens.
 
 Each press of Run runs a fixed batch of tasks of the chosen size with the chosen backend and worker count,
 and plots the speedup against a serial run of the same batch next to the run's timeline. Points

@@ -125,8 +125,9 @@ def test_calibrate_rejects_a_non_function():
 # --- sweeps -------------------------------------------------------------------------------------------
 
 
-def test_sweep_rows_speedup_and_efficiency():
+def test_sweep_rows_speedup_and_efficiency(monkeypatch):
     # Sleeping tasks overlap on threads whatever the load on the machine: a dependable speedup.
+    monkeypatch.setattr(mplessons.speedup, "usable_cores", lambda: 4)  # 1, 2 and 4 all count for the fit
     result = sweep(workloads.sleep_then_return, [0.05] * 4, workers=[1, 2, 4], backend="thread", repeat=2)
     assert isinstance(result, SweepResult)
     assert result.workers == [1, 2, 4]
@@ -138,8 +139,9 @@ def test_sweep_rows_speedup_and_efficiency():
         assert row.run is not None and row.run.workers == row.workers
     assert result.speedups[2] > 2.0, "4 threads sleeping 4 x 50 ms should overlap"
     assert result.serial_fraction is not None and 0.0 <= result.serial_fraction <= 1.0
+    assert result.fit_workers == [1, 2, 4]
     text = str(result)
-    assert "thread backend, 4 tasks" in text and "median of 2" in text and "Amdahl fit" in text
+    assert "thread backend, 4 tasks" in text and "median of 2" in text and "Amdahl fit on 1, 2, 4 workers" in text
     assert len(text.splitlines()) == 2 + 3 + 1
 
 

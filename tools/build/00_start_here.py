@@ -21,7 +21,9 @@ That is half true. This course runs every lesson inside Jupyter, and this notebo
 
 `os.cpu_count()` counts every logical CPU of the machine. A container, a batch scheduler or `taskset` may let
 your process use fewer, and starting more workers than **usable** cores only adds overhead.
-`mplessons.usable_cores()` honours CPU affinity and cgroup quotas (it uses loky's `cpu_count`).
+`mplessons.usable_cores()` honours CPU affinity and cgroup quotas (it uses loky's `cpu_count`). Python 3.13 added
+[`os.process_cpu_count()`](https://docs.python.org/3/library/os.html#os.process_cpu_count), which honours the
+affinity but not a cgroup quota.
 """),
     code("""
 import os
@@ -32,6 +34,8 @@ print(mplessons.info_text())
 """, tags=("nbval-ignore-output",)),
     code("""
 print("os.cpu_count()          :", os.cpu_count())
+if hasattr(os, "process_cpu_count"):  # Python 3.13+
+    print("os.process_cpu_count()  :", os.process_cpu_count())
 print("mplessons.usable_cores():", mplessons.usable_cores())
 """, tags=("nbval-ignore-output",)),
     md("""
@@ -43,7 +47,10 @@ A child process can be started in three ways:
 |---|---|---|
 | `fork` | a copy of this process, memory and all | Linux up to Python 3.13 |
 | `spawn` | a fresh Python that **imports** what it needs | macOS, Windows |
-| `forkserver` | forked from a small, clean server process, then **imports** what it needs | Linux from Python 3.14 |
+| `forkserver` | forked from a small server process (started once), then **imports** what it needs | Linux from 3.14 |
+
+macOS has used spawn since Python 3.8; for other systems and versions see
+[Contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods).
 
 The lessons get their context from `mplessons.context()`, so the whole course can be run under each method
 (set the environment variable `MPLESSONS_START_METHOD=spawn` before starting Jupyter to try it). Your code does
@@ -69,13 +76,26 @@ def job(x):
 and hands it to a pool: `with ctx.Pool(2) as pool: pool.map(job, range(10))`.
 
 * Under **fork** this works: each worker is a copy of this kernel, `job` included.
-* Under **spawn** and **forkserver** each worker is a new Python process. It receives the *name* of the function
-  (`__main__.job`) and must import it. A notebook's `__main__` has no file to import from, so every worker fails
-  at start-up with `AttributeError: Can't get attribute 'job' on <module '__main__'>`, printed to the **server's
-  terminal**, not to the notebook. The pool starts a replacement worker, which fails the same way, and the cell
-  **waits forever**.
+* Under **spawn** and **forkserver** the workers never ran this notebook's cells: a spawn worker is a fresh
+  Python, a forkserver worker is forked from a server process that was started without them. A pool sends a
+  function to its workers by *name*, `__main__.job`, and each worker looks that name up in its own `__main__`,
+  where there is no `job`. What follows, step by step:
+  1. The workers start normally and wait for tasks.
+  2. `map` cuts the inputs into chunks (10 inputs on 2 workers: 5 chunks of 2) and sends them out. A worker that
+     receives a chunk cannot unpickle it and dies with `AttributeError: Can't get attribute 'job' on
+     <module '__main__' ...>`; that chunk is lost. One dead worker per chunk.
+  3. The pool starts a replacement for each worker that died. Once every chunk is lost, the replacements sit
+     idle, and `map` **waits forever** for results that no worker will send.
 
-We will not run that here (a hang would stop *Run All*). `mplessons.check_worker` asks the same question
+  The dead workers' tracebacks go to the terminal that runs Jupyter. With ipykernel 6 or newer on Linux and
+  macOS they show in the notebook too, because the kernel forwards what its child processes write
+  ([ipykernel 6.0.0 changelog](https://github.com/ipython/ipykernel/blob/main/CHANGELOG.md#600)); elsewhere the
+  cell just hangs in silence. Lesson 01 meets the same "it depends" for any child's output.
+* `concurrent.futures.ProcessPoolExecutor` notices a worker that died: there the same `map` raises
+  `BrokenProcessPool` (*A process in the process pool was terminated abruptly ...*) instead of hanging. It does
+  not run `job` either.
+
+We will not run the `Pool` here (a hang would stop *Run All*). `mplessons.check_worker` asks the same question
 before any process starts, and answers at once:
 """),
     code("""
@@ -136,8 +156,10 @@ The same function ran under every start method this machine has, including those
 
 ## Key points
 
-* `spawn` and `forkserver` workers **import** the function they run; a notebook cell is not importable, so a raw
-  `Pool` waits forever. `fork` hides the problem until the notebook runs on macOS, Windows or Python 3.14.
+* `spawn` and `forkserver` workers look up the function they run by module and name; a function from a notebook
+  cell is not there, so each worker dies on the first chunk it gets, and a raw `Pool` then waits forever
+  (`ProcessPoolExecutor` raises `BrokenProcessPool`). `fork` hides the problem until the notebook runs on macOS,
+  Windows, or Linux with Python 3.14.
 * Put worker functions in a module (`mplessons.workloads` for the lessons), or make a cell one with
   `%%worker_module NAME`.
 * `mplessons.check_worker(fn)` turns the hang into an immediate, explained error.

@@ -132,7 +132,7 @@ os.chdir(scratch.name)  # write the script into a temporary folder
 %%writefile code1.py
 import multiprocessing
 
-print(f"top level of code1.py runs as {__name__!r}", flush=True)
+print(f"top level of code1.py runs as {__name__!r}\\n", end="", flush=True)  # one write: lines cannot mix
 
 
 def job(Q, start, stop):
@@ -158,17 +158,70 @@ if __name__ == "__main__":  # only the program you started runs this block
     code("""
 !{sys.executable} code1.py
 """),
-    code("""
-os.chdir(here)
-scratch.cleanup()  # the script is gone again
-"""),
     md("""
 The top level ran **three** times: once as `'__main__'` (the program we started) and once in each child as
-`'__mp_main__'`. Under `spawn` and `forkserver` a child starts a fresh Python that **imports** the script to
-find `job`, and importing runs every top-level statement. Without the guard, each child would reach
-`process1.start()` itself; multiprocessing stops that with *RuntimeError: An attempt has been made to start a
-new process before the current process has finished its bootstrapping phase*, the children die, and the
-parent waits forever in `Q.get()`. Threads need no guard: nothing is imported again.
+`'__mp_main__'`. The script asks for `spawn`, and a spawn child is a fresh Python that **imports** the script to
+find `job`; importing runs every top-level statement. The other start methods differ. A `fork` child is a copy
+of the parent and imports nothing. A `forkserver` child is forked from a server process that multiprocessing
+starts once: from Python 3.13.8 and 3.14.1 that server imports the script once and its children inherit it (the
+top level runs twice in all), before those releases each child imports the script itself
+([gh-126631](https://github.com/python/cpython/issues/126631), in the
+[changelog](https://docs.python.org/3/whatsnew/changelog.html)). Threads need no guard: nothing is imported again.
+
+**Break it:** remove the guard, as a student tidying up might, and what was under it runs in each child as well.
+Its first line, `multiprocessing.set_start_method("spawn")`, fails there: a spawn child has already set its start
+method while starting up, so each child dies with `RuntimeError: context has already been set`, before it puts
+anything on the queue, and the parent waits in `Q.get()` forever. Here is `code1.py` without its guard, run with
+a time limit, and the last line of each child's traceback:
+"""),
+    code('''
+%%writefile unguarded.py
+import multiprocessing
+
+print(f"top level of unguarded.py runs as {__name__!r}\\n", end="", flush=True)  # one write: lines cannot mix
+
+
+def job(Q, start, stop):
+    res = 0
+    for i in range(start, stop):
+        res += i + i**2 + i**3
+    Q.put(res)
+
+
+multiprocessing.set_start_method("spawn")  # no guard: this and everything below runs in every child too
+N = 1_000_000
+Q = multiprocessing.Queue()
+process1 = multiprocessing.Process(target=job, args=(Q, 0, N // 2))
+process2 = multiprocessing.Process(target=job, args=(Q, N // 2, N))
+process1.start()
+process2.start()
+total = Q.get() + Q.get()
+process1.join()
+process2.join()
+print("total:", total)
+'''),
+    code("""
+import subprocess
+
+env = {**os.environ, "PYTHONUNBUFFERED": ""}  # buffered output: each line of a traceback is written whole
+try:
+    subprocess.run([sys.executable, "unguarded.py"], capture_output=True, timeout=3, env=env)  # it would never end
+except subprocess.TimeoutExpired as hung:
+    print(hung.stdout.decode(), end="")
+    for line in hung.stderr.decode().splitlines():
+        if line.startswith("RuntimeError"):  # the last line of a child's traceback
+            print("a child died with", line)
+    print("the parent was still waiting in Q.get() when the time limit stopped it")
+"""),
+    code("""
+os.chdir(here)
+scratch.cleanup()  # the scripts are gone again
+"""),
+    md("""
+A script that does not call `set_start_method` gets one step further: its children reach `process1.start()`
+themselves, and multiprocessing stops them with *RuntimeError: An attempt has been made to start a new process
+before the current process has finished its bootstrapping phase*. Either way the children die and the parent
+waits. With the guard, the children skip the block, and only the program you started makes processes.
 
 In a notebook you need no guard in your cells: children never import the notebook. They import the worker
 functions from modules, which is why the lessons keep them in `mplessons` (or in a `%%worker_module` cell).
@@ -184,9 +237,12 @@ res1 = Q.get()
 ```
 
 That worked because its result, one integer, is small. `Q.put()` hands the object to a background thread in
-the child, which writes it into a pipe. A pipe holds only about 64 KiB; the rest waits until someone reads.
-And a process that has put something on a queue **does not exit until all of it has been written**. So with a
-big result, the child waits for us to read and we wait (in `join()`) for the child to exit: a deadlock.
+the child (the *feeder* thread), which writes it into a pipe. A pipe holds only a little: 64 KiB on Linux
+([pipe(7)](https://man7.org/linux/man-pages/man7/pipe.7.html), "Pipe capacity"), other amounts on other systems,
+always far less than 10 MB; the rest waits until someone reads. And a process that has put something on a queue
+**does not exit until all of it has been written** (*Joining processes that use queues* in the
+[programming guidelines](https://docs.python.org/3/library/multiprocessing.html#multiprocessing-programming)). So
+with a big result, the child waits for us to read and we wait (in `join()`) for the child to exit: a deadlock.
 
 Here is that mistake with a 10 MB result, made safe with `join(timeout=...)` so the cell cannot hang. Making
 10 MB of zeros takes the child a few milliseconds:
@@ -248,7 +304,12 @@ After `join()`, `p.exitcode` says how the process ended:
 | `None` | still running (or never started) |
 | `0` | the function returned normally |
 | `1` | the function raised an exception (or called `sys.exit(1)`) |
-| negative, `-N` | killed by signal `N`: `-15` is SIGTERM (`terminate()`), `-9` is SIGKILL (`kill()`, the OOM killer) |
+| negative, `-N` | killed by signal `N` (POSIX): `-15` SIGTERM (`terminate()`), `-9` SIGKILL (`kill()`, OOM killer) |
+
+On Windows processes are not stopped with signals: there `kill()` is the same as `terminate()`, both call
+`TerminateProcess()` ([`Process.kill`](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.Process.kill):
+"Same as terminate() but using the SIGKILL signal on POSIX"), and multiprocessing reports both as `-15`
+([`popen_spawn_win32.py`](https://github.com/python/cpython/blob/3.13/Lib/multiprocessing/popen_spawn_win32.py)).
 
 Four children, four endings: one returns, one divides by zero, two are stopped from outside:
 """),
@@ -280,8 +341,9 @@ for what, child in children.items():
     md("""
 **An exception in a child stays in the child.** The parent never receives the `ZeroDivisionError`; all it can
 see is `exitcode 1`. multiprocessing prints the child's traceback on the *child's* standard error, which ends
-up in this cell, in the terminal that runs Jupyter, or nowhere, depending on the platform and the Jupyter
-version (the lesson silences it with `with_stderr_silenced` so that this page looks the same everywhere; start
+up in the terminal that runs Jupyter, in that terminal *and* this cell (ipykernel 6 or newer on Linux and macOS
+forwards what child processes write), or nowhere, depending on the platform and the Jupyter version (the lesson
+silences it with `with_stderr_silenced` so that this page looks the same everywhere; start
 `ratio_to_queue` with `args=(q, 1, 0)` directly to see yours). And because the child put nothing on the queue,
 a `q.get()` without a timeout would wait forever.
 
@@ -317,18 +379,30 @@ print("worker processes left:", len(ctx.active_children()))
 """),
     md("""
 With your own `Process` objects, the same safety comes from `join(timeout=...)`, `is_alive()`, and
-`terminate()` or `kill()` for a child that must go.
+`terminate()` or `kill()` for a child that must go. Keep those two for the end of a child's life, and do not
+reuse what it was using: a child stopped while it was writing to a queue or a pipe, or while it held a lock,
+can leave the queue or pipe corrupted and the lock never released, so other processes that use them fail or
+wait forever (the warning under
+[`Process.terminate`](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.Process.terminate),
+and *Avoid terminating processes* in the
+[programming guidelines](https://docs.python.org/3/library/multiprocessing.html#multiprocessing-programming)).
+`run_tasks` starts a new pool, with new queues, for every run, so workers it had to stop cannot spoil the
+next run.
 
 ## Key points
 
 * A `Process` returns nothing: send results back through a `Queue`, and label them if their order matters,
   because they arrive in the order the processes finish.
 * `args` is a tuple: one argument needs a comma, `args=(Q,)`.
-* Scripts need `if __name__ == "__main__":`, because `spawn` and `forkserver` children import the script and run
-  its top level again. Notebook cells do not, as long as worker functions come from modules.
+* Scripts need `if __name__ == "__main__":` under `spawn` and `forkserver`, because the script's top level runs
+  again in another process (in every spawn child; under forkserver in every child, or once in the server from
+  Python 3.13.8/3.14.1). Unguarded, `code1.py`'s children die with `RuntimeError: context has already been set`
+  and the parent waits forever. Notebook cells need no guard, as long as worker functions come from modules.
 * **Drain before join**: a child cannot exit while its result sits unread in the pipe. Use `timeout=` on
   `get()` and `join()` when you are not sure.
-* `exitcode`: `0` fine, `1` an exception (its traceback is not sent to you), `-N` killed by signal `N`.
+* `exitcode`: `0` fine, `1` an exception (its traceback is not sent to you), `-N` killed by signal `N` (POSIX;
+  on Windows `terminate()` and `kill()` are the same and give `-15`).
+* `terminate()` and `kill()` are a last resort: they can leave the queues, pipes and locks a child was using broken.
 * Return values from children; do not rely on their `print()`.
 
 **Next:** [02 · Processes vs threads](02_processes_vs_threads.ipynb).

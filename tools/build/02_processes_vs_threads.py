@@ -80,8 +80,8 @@ print(f"2 processes: {process_s:.2f} s")
     md("""
 ## 4 · Two threads
 
-The same code with `threading.Thread` and a thread-safe `queue.Queue`. Threads live in *this* process, so there is
-nothing to start up and nothing to import: any function works, even one defined in a cell.
+The same code with `threading.Thread` and a thread-safe `queue.Queue`. Threads live in *this* process, so starting
+one is cheap and nothing has to be imported: any function works, even one defined in a cell.
 """),
     code("""
 t0 = time.perf_counter()
@@ -97,6 +97,13 @@ thread_s = time.perf_counter() - t0
 
 print(res1 == res2 == expected)
 print(f"2 threads: {thread_s:.2f} s")
+"""),
+    md("""
+This time we join **before** we read the queue, the order lesson 01 warns against, and here it is safe. A
+`queue.Queue` is an object in this process's memory: `put()` stores a reference and returns at once (an unbounded
+queue never blocks), so a thread ends as soon as its function returns. A `multiprocessing.Queue` is different: a
+feeder thread in the child writes each item into a pipe that holds only so much, and the child cannot exit until
+all of it has been written, so there the parent must read first.
 """),
     md("""
 ## 5 · Side by side
@@ -121,17 +128,21 @@ print("usable cores here:", mplessons.usable_cores())
 """, tags=IGNORE),
     md("""
 On a machine with two or more free cores the processes take about half the serial time (a bit more: starting
-them costs something, and under `spawn` each one starts a new Python and imports `mplessons`). The threads take
-**as long as the serial run**, sometimes longer.
+them costs something: under `spawn` each one is a new Python that imports `mplessons`, under `forkserver` a fork
+of a server process that then imports it, under `fork` a copy of this kernel). The threads take **as long as the
+serial run**, sometimes longer.
 
 ### Why threads did not help: the GIL, not I/O
 
 The original notes said *"threads still compute on one core; because of I/O limits they are even slower"*. The
-first half is right, the reason is not. There is no I/O in `cubic_sum`. In CPython (up to 3.12, and in the usual
+first half is nearly right (the threads compute one at a time, though not necessarily on one core), the reason is
+not. There is no I/O in `cubic_sum`. In CPython (up to 3.12, and in the usual
 builds of 3.13 and 3.14) a thread must hold the **global interpreter lock (GIL)** to run Python bytecode. Only one
-thread holds it at a time, so the two threads take turns on one core; switching between them adds a little
-overhead, which is why they can be slightly *slower* than serial. Each **process** has its own interpreter and
-its own GIL, so two processes really use two cores.
+thread holds it at a time, so the two threads take turns **holding the GIL**: the operating system may run them on
+any core, even on two different ones, but only one of them runs Python code at any moment. They swap about every
+5 ms (`sys.getswitchinterval()`), and that switching adds a little overhead, which is why the threads can be
+slightly *slower* than serial. Each **process** has its own interpreter and its own GIL,
+so two processes really compute on two cores at once.
 
 The GIL is released while a thread **waits**: `time.sleep`, reading a socket or a file, waiting for a database. It
 is also released by many C extensions while they compute (NumPy on large arrays, `hashlib` on large inputs,
@@ -142,8 +153,9 @@ compression). That is where threads shine.
 
 The most common slip when starting a thread or a process is to **call** the function instead of **passing** it.
 `target=cubic_sum(n)` computes the sum immediately, in this thread, and hands the *number* to `Thread` as its
-target. Nothing runs in parallel, and `start()` would then fail because a number cannot be called. Watch how long
-merely *creating* the thread takes:
+target. Nothing runs in parallel. Watch how long merely *creating* the thread takes, and what `start()` does with a
+target that is a number. A thread's uncaught exception goes to `threading.excepthook`, which prints it on standard
+error; to see it here, the cell puts a hook of its own in place for a moment:
 """),
     code("""
 n = N // 4
@@ -151,6 +163,18 @@ t0 = time.perf_counter()
 broken = threading.Thread(target=cubic_sum(n))  # ✗ calls cubic_sum(n) now, in this thread
 print(f"creating the broken thread took {time.perf_counter() - t0:.2f} s: the work is already done, serially")
 
+seen = []  # what the broken thread raises
+default_hook = threading.excepthook
+threading.excepthook = seen.append  # collect it instead of printing it
+try:
+    broken.start()  # returns normally ...
+    broken.join()
+finally:
+    threading.excepthook = default_hook  # put the usual hook back
+error = seen[0].exc_value
+print(f"start() returned; inside the thread: {type(error).__name__}: {error}")
+"""),
+    code("""
 t0 = time.perf_counter()
 fixed = threading.Thread(target=cubic_sum, args=(n,))  # ✓ pass the function and its arguments separately
 print(f"creating the fixed thread took {time.perf_counter() - t0:.2f} s: the work waits for start()")
@@ -158,7 +182,13 @@ fixed.start()
 fixed.join()
 """),
     md("""
-The broken thread is never started, and the fixed one does its work after `start()`. The same holds for
+`start()` did not fail. A thread calls its target *in the new thread*, so the `TypeError` is raised there; the
+thread ends, `threading.excepthook` is all that hears of it (by default it prints `Exception in thread ...` and the
+traceback; see [`threading.excepthook`](https://docs.python.org/3/library/threading.html#threading.excepthook)), and
+the thread that called `start()` carries on. A `Process` does the same: `ctx.Process(target=cubic_sum(n)).start()`
+returns, the child raises the `TypeError`, prints it on its own standard error and ends with **exit code 1**. That
+is lesson 01's rule again: an error stays in the thread or process where it happened, and the caller only sees that
+no result came. The fixed thread does its work after `start()`. For a `Process` the fix is the same,
 `ctx.Process(target=..., args=(...,))`, including the comma that makes `(n,)` a tuple (lesson 01).
 
 ## 7 · Where threads win: waiting
@@ -191,19 +221,24 @@ print(f"speedup with 4 processes: {io_seconds['serial'] / io_seconds['4 processe
 """, tags=IGNORE),
     md("""
 Four threads overlap their four waits, so the batch takes about one wait, even on a single core: a sleeping thread
-does not hold the GIL. Four processes overlap their waits too, but each is a whole new Python interpreter to start
-(and, under `spawn`, to import into), so they pay more overhead for the same result. **Rule of thumb:** processes
-for Python code that computes, threads for code that waits.
+does not hold the GIL. Four processes overlap their waits too, but each is a new process to start (under `spawn` a
+fresh Python that must import the worker's module, under `forkserver` a fork of the server process that imports it,
+under `fork` a copy of this kernel) and its tasks and results are pickled, so they pay more overhead for the same
+result. **Rule of thumb:** processes for Python code that computes, threads for code that waits.
 
 ## 8 · Free-threaded Python: the GIL can be switched off
 
 Since Python 3.13 there is a second build of CPython, **free-threaded** (`python3.13t`, `python3.14t`; officially
-supported from 3.14, PEP 779), in which the GIL is off. There, the two threads of section 4 really do run on two
-cores, and a thread pool can replace a process pool for CPU-bound work, without the start-up and pickling costs.
-Single-threaded code runs a little slower in that build, and an extension module that is not marked as safe
-re-enables the GIL when it is imported (you can force it either way with `PYTHON_GIL=0` / `PYTHON_GIL=1` or
-`-X gil=0`). Multiprocessing stays the tool for work that must survive a crash, use more memory than one process
-should, or spread over several machines (lesson 06).
+supported from 3.14, PEP 779), in which the GIL is off. There, the two threads of section 4 can compute on two cores
+at once, and a thread pool can replace a process pool for CPU-bound work, without the start-up and pickling costs.
+Single-threaded code pays for it: on 3.14t it runs roughly 5–10 % slower than on the usual build, depending on
+platform and compiler ([What's new in 3.14](https://docs.python.org/3.14/whatsnew/3.14.html#whatsnew314-free-threaded-cpython)),
+while 3.13t's own documentation warns of "a substantial single-threaded performance hit"
+([free-threading HOWTO for 3.13](https://docs.python.org/3.13/howto/free-threading-python.html)). An extension
+module that is not marked as safe for it re-enables the GIL when it is imported, with a warning (you can force
+the GIL either way with `PYTHON_GIL=0` / `PYTHON_GIL=1`, or `-X gil=0` / `-X gil=1`). Multiprocessing stays the
+tool for work that must survive a crash, use more memory than one process should, or spread over several machines
+(lesson 06).
 
 To find out where you are:
 """),
@@ -219,7 +254,8 @@ else:
 print("mplessons.gil_enabled():", mplessons.gil_enabled())
 """, tags=IGNORE),
     md("""
-If this says the GIL is off, run section 4 again: the threads should now be as fast as the processes.
+If this says the GIL is off, run section 4 again: the threads should now take about as long as the processes, or
+less (there are no processes to start).
 
 ## 9 · Exercises
 """),
@@ -285,25 +321,37 @@ lesson02.check_cpu_processes(cubic_sums_in_processes)
     md("""
 ## 10 · Speedup lab: processes and threads, worker by worker
 
-Two workers gave one point each. To see the whole curve we time the same CPU-bound batch, eight tasks of about
-40 ms each, with 1, 2 and twice-the-cores workers, once with processes and once with threads, and plot the
-speedups together. `sweep`, `plot_speedup` and `speedup_lab` are the lessons' timing harness from `mplessons`, not
-something to learn: read the cells for how to call them, and the plots for what they show.
+Two workers gave one point each. To see more of the curve we time the same CPU-bound batch, eight tasks of about
+40 ms each, with 1, 2, as many as the usable cores and twice that many workers, once with processes and once with
+threads, and plot the speedups together. `sweep`, `plot_speedup` and `speedup_lab` are the lessons' timing
+harness from `mplessons`, not something to learn: read the cells for how to call them, and the plots for what they
+show.
 """),
     code("""
 from mplessons import calibrate, plot_speedup, sweep
 
 size = calibrate(cubic_sum, 0.04)  # the n for which cubic_sum(n) takes about 40 ms here
 batch = [size] * 8
-counts = sorted({1, 2, 2 * mplessons.usable_cores()})
+counts = sorted({1, 2, mplessons.usable_cores(), 2 * mplessons.usable_cores()})
 by_processes = sweep(cubic_sum, batch, workers=counts, backend="process", repeat=1, label="processes")
 by_threads = sweep(cubic_sum, batch, workers=counts, backend="thread", repeat=1, label="threads")
 print(by_processes, by_threads, sep="\\n\\n")
 plot_speedup([by_processes, by_threads], title="8 CPU-bound tasks of about 40 ms")
 """, tags=IGNORE),
     md("""
-The process curve climbs towards the dotted line of the usable cores and then flattens: more workers than cores
+The process curve climbs towards the dash-dot line of the usable cores and then flattens: more workers than cores
 only take turns. The thread curve stays near 1× whatever the count: the GIL lets one thread compute at a time.
+
+**What an Amdahl fit can and cannot tell.** Amdahl's law is a model: a fraction `f` of the work cannot be shared,
+the rest splits perfectly, so `n` workers give a speedup of `1 / (f + (1 - f) / n)`, which never passes `1 / f`.
+`sweep` fits `f` to the points within the usable cores (beyond them workers only take turns), and only when there
+are at least three different worker counts there: from 1 and 2 workers alone some `f` always matches the 2-worker
+point exactly, so that "fit" could not disagree with anything, and a ceiling drawn from it would be pure
+extrapolation. On a machine with fewer than 3 usable cores the table therefore says *no Amdahl fit*. Where there
+is a fit (drawn as a dotted curve), it summarises the counts you measured; it cannot predict far beyond them,
+because the model leaves out costs that grow with the number of workers (starting each process, pickling its tasks
+and results, a batch of eight tasks that no longer shares out evenly). Read its `1 / f` as an optimistic guess,
+not as a measured limit.
 
 Now try it yourself. The lab below ran once with the process backend. **Drag the workers slider, press Run**, and
 a point joins the speedup curve (left); the timeline (right) shows which worker ran which task. Switch the backend
@@ -324,11 +372,17 @@ first = lab.run_once()  # presses Run once for you; the rest is yours
 ## Key points
 
 * A **process** has its own interpreter and GIL, so two processes compute on two cores; starting them costs
-  time (more under `spawn` and `forkserver`, which start a fresh Python and import the worker's module).
-* **Threads** share one interpreter. Under the GIL only one runs Python code at a time, so they do not speed up
-  CPU-bound Python; they do overlap **waiting** (I/O, `sleep`), cheaply.
+  time: least under `fork` (a copy of this process), more under `forkserver` (a fork of a server process, which
+  then imports the worker's module) and most under `spawn` (a fresh Python that imports it).
+* **Threads** share one interpreter. Under the GIL they take turns holding it, so only one runs Python code at a
+  time, whatever core it is on: they do not speed up CPU-bound Python; they do overlap **waiting** (I/O, `sleep`),
+  cheaply.
 * The original notes' explanation ("I/O limits") was wrong: it is the GIL.
-* Pass the function, not its result: `target=job, args=(n,)`, never `target=job(n)`.
+* Pass the function, not its result: `target=job, args=(n,)`, never `target=job(n)`. With a number as target,
+  `start()` still returns; the `TypeError` happens in the new thread (`threading.excepthook`) or process (exit
+  code 1).
+* A `queue.Queue` may be read after `join()`; a `multiprocessing.Queue` must be drained first (lesson 01).
+* An Amdahl fit needs at least three worker counts within the usable cores, and says little beyond them.
 * Free-threaded Python (3.13t/3.14t) removes the GIL; check with `sys._is_gil_enabled()` or
   `mplessons.gil_enabled()`.
 
