@@ -128,10 +128,11 @@ def _crash_error(processes: list[Any], running: dict[int, int], chunk_takers: se
         exitcode = next(iter(dead.values()))
         return WorkerCrashedError(
             f"a worker process {_describe_exit(exitcode, in_task=False)} before it ran any task: it could not "
-            f"start. Its own error went to stderr (the terminal, or the Jupyter server's log). The usual cause "
-            f"under spawn and forkserver: a script whose top-level code is not under "
-            f"`if __name__ == '__main__':`, so every child runs it again on import; or a worker function whose "
-            f"module fails to import in a fresh Python.",
+            f"start. Its own error went to its stderr (the terminal or the Jupyter server's log, and with "
+            f"ipykernel 6+ on Linux and macOS also the notebook). The usual cause under spawn and forkserver: a "
+            f"script whose top-level code is not under `if __name__ == '__main__':`, so importing it in a child "
+            f"(every spawn child; the forkserver, or each of its children before 3.13.8/3.14.1) runs that code "
+            f"again; or a worker function whose module fails to import in the child.",
             task_index=None, exitcode=exitcode)
     suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
     index = suspects[0] if len(suspects) == 1 else None
