@@ -73,7 +73,9 @@ print(power_digits(1))
 input order**. `ctx.Pool(processes=k)` starts `k` workers. `ctx.Pool()` starts one per CPU: `os.cpu_count()` of
 them on Python 3.11 and 3.12, `os.process_cpu_count()` from Python 3.13 on (the CPUs this process may run on; see
 [`Pool`](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool) in the documentation,
-"Changed in version 3.13").
+"Changed in version 3.13"). `ProcessPoolExecutor()` (section 8) picks its number of workers the same way, and
+at most 61 on Windows
+([`ProcessPoolExecutor`](https://docs.python.org/3/library/concurrent.futures.html#processpoolexecutor)).
 """),
     code("""
 t0 = time.perf_counter()
@@ -179,7 +181,7 @@ with ctx.Pool(3) as pool:
 `imap` does not wait for you to ask, though. A helper thread of the pool reads the input and queues the tasks for
 the workers at once (for a long input, as far ahead as the pipe to the workers holds), the workers run them
 whether you ask or not, and each result waits in the parent until you fetch it. Here a generator notes every
-input the pool takes from it, and for a second we ask for nothing:
+input the pool takes from it, and for half a second we ask for nothing:
 """),
     code("""
 taken = []
@@ -192,8 +194,8 @@ def noting(items):  # a generator that notes each input the pool takes from it
 
 
 with ctx.Pool(2) as pool:
-    lazy_results = pool.imap(nap, noting([0.1] * 6))
-    time.sleep(1)  # we ask for nothing yet ...
+    lazy_results = pool.imap(nap, noting([0.05] * 6))
+    time.sleep(0.5)  # we ask for nothing yet ...
     print(f"inputs taken before we asked for any result: {len(taken)} of 6")
     print("results:", list(lazy_results))  # ... then take them all
 """),
@@ -480,8 +482,9 @@ first = lab.run_once()  # presses Run once for you; the rest is yours
   `executor.map` default to 1).
 * `len(str(x))` fails for ints over 4300 digits on Python 3.11+; count digits without `str` (`power_digits`).
 * A `with` block **terminates** a `Pool` on exit: collect results inside it, or `close()` + `join()` first. A pool
-  nobody closes lives as long as anything refers to it (`Out`, `_`, a traceback, a warning) and is terminated
-  when it is collected or the program ends, unfinished tasks and all, without a word.
+  nobody closes lives as long as anything refers to it (`Out`, `_`, a traceback, a warning, its own unfinished
+  tasks); it is terminated when it is collected, or when the program ends, which kills unfinished tasks without
+  a word.
 * `callback` / `error_callback` run in the parent as tasks finish; without them a task's exception only surfaces
   at `.get()`.
 * `ProcessPoolExecutor(mp_context=ctx)` does the same with futures, waits on `with` exit, and reports a dead worker

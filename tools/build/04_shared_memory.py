@@ -471,8 +471,9 @@ and `Array` is a *named* semaphore (on Linux a file in `/dev/shm`), removed when
 or when Python exits normally. A kernel that is killed instead (it crashed, or did not stop in time when shut
 down) runs no exit handlers: the resource tracker then removes them and prints `leaked semaphore objects` in the
 server's terminal, unless the kill took the tracker too. Deleting the names when you are done frees them now
-(pools and managers keep locks of their own, so they go too). `globals().pop(name, None)` is `del name` that
-skips a name your exercise answers did not create; objects you made under other names, delete yourself:
+(a pool keeps the locks of its queues after it has stopped, so it goes too). `globals().pop(name, None)` is
+`del name` that skips a name your exercise answers did not create; objects you made under other names, delete
+yourself:
 """),
     code("""
 import gc

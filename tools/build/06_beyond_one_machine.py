@@ -133,10 +133,10 @@ print("the same results again:", executor_on_cluster == pool_results)
 """),
     md("""
 **A function defined in this notebook works on dask**, even though a `spawn` Pool cannot import it (lesson 00).
-dask pickles a task's function with plain `pickle` first, which writes only its module and name; when that
-names `__main__` (a notebook cell, or a script's own functions), it uses `cloudpickle` instead, which sends the
-function *by value*, its code included. That is what reaches a worker on another machine. Modules a function
-*imports* must still be installed on every worker.
+dask pickles a task's function with plain `pickle` first, which writes only its module and name; when the
+result names `__main__` (a notebook cell, or a script's own functions), or plain `pickle` fails, it uses
+`cloudpickle` instead, which sends the function *by value*, its code included. That is what reaches a worker on
+another machine. Modules a function *imports* must still be installed on every worker.
 """),
     code("""
 def sum_of_squares(batch):
@@ -273,12 +273,13 @@ MPLESSONS_DASK_SCHEDULER=tcp://10.0.0.5:8786 jupyter lab
 Section 2 then connects to that scheduler instead of starting a `LocalCluster`, and `mplessons.run_tasks(...,
 backend="dask")` uses it too. What changes on a real cluster:
 
-* **Software**: every worker needs the same Python packages (here `mplessons`). Functions defined in the
-  notebook travel by value, but the modules they import do not, and a function from any other module travels
-  by reference: that module, a `%%worker_module` file included, must be importable on every worker. Install
-  it there, or send one file with `client.upload_file("my_jobs.py")`, which copies it to the scheduler and every
-  worker and puts it on their `sys.path`
-  ([`Client.upload_file`](https://distributed.dask.org/en/stable/api.html#distributed.Client.upload_file)).
+* **Software**: every worker needs the same Python version (a function sent by value carries bytecode, which
+  only the same version can run: see [cloudpickle](https://github.com/cloudpipe/cloudpickle)) and the same
+  packages (here `mplessons`). Functions defined in the notebook travel by value, but the modules they import
+  do not, and a function from any other module travels by reference: that module, a `%%worker_module` file
+  included, must be importable on every worker. Install it there, or send one file with
+  `client.upload_file("my_jobs.py")`, which copies it to the scheduler and every worker and puts it on their
+  `sys.path` ([`Client.upload_file`](https://distributed.dask.org/en/stable/api.html#distributed.Client.upload_file)).
 * **Data**: arguments and results cross the network; send work, not gigabytes (or let workers load their data).
 * **Security**: a scheduler accepts any client that reaches its port; keep it on a private network.
 
