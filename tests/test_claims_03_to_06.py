@@ -186,33 +186,47 @@ import json, multiprocessing, os, sys
 from concurrent.futures import ProcessPoolExecutor
 
 if __name__ == "__main__":
-    ctx = multiprocessing.get_context("spawn")
+    found = {"version": list(sys.version_info[:2]), "cpu_count": os.cpu_count()}
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # as `taskset -c 0` would
+    found["process_cpu_count"] = os.process_cpu_count() if hasattr(os, "process_cpu_count") else None
+    # Which count do Pool() and ProcessPoolExecutor() consult? Give the two different small answers.
+    os.cpu_count = lambda: 3
+    os.process_cpu_count = lambda: 2
+    ctx = multiprocessing.get_context("spawn")
     with ctx.Pool() as pool:
-        pool_workers = len(multiprocessing.active_children())  # Pool() starts all its workers at once
+        found["pool"] = len(multiprocessing.active_children())  # Pool() starts all its workers at once
     executor = ProcessPoolExecutor(mp_context=ctx)
-    print(json.dumps({"cpu_count": os.cpu_count(), "pool": pool_workers,
-                      "executor": executor._max_workers, "version": list(sys.version_info[:2])}))
+    found["executor"] = executor._max_workers
     executor.shutdown()
+    print(json.dumps(found))
 """
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_pool_and_executor_default_to_cpu_count_before_313_and_process_cpu_count_after(python):
+    found = json.loads(_run(python, DEFAULT_WORKERS).stdout)
+    expected = 2 if tuple(found["version"]) >= (3, 13) else 3  # process_cpu_count() says 2, cpu_count() 3
+    assert found["pool"] == found["executor"] == expected, found
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
 @pytest.mark.parametrize("python", PYTHONS)
-def test_pool_and_executor_default_to_cpu_count_before_313_and_process_cpu_count_after(python):
+def test_process_cpu_count_honours_affinity_from_313(python):
     found = json.loads(_run(python, DEFAULT_WORKERS).stdout)
-    expected = 1 if tuple(found["version"]) >= (3, 13) else found["cpu_count"]  # affinity: one CPU
-    assert found["pool"] == found["executor"] == expected, found
+    if tuple(found["version"]) >= (3, 13):
+        assert found["process_cpu_count"] == 1, found  # one CPU allowed
+    else:
+        assert found["process_cpu_count"] is None, found  # new in 3.13
 
 
 @pytest.mark.parametrize("python", PYTHONS)
-def test_python_cpu_count_overrides_the_default_from_313(python):
-    found = json.loads(_run(python, DEFAULT_WORKERS, env={"PYTHON_CPU_COUNT": "3"}).stdout)
+def test_python_cpu_count_overrides_both_counts_from_313(python):
+    found = json.loads(_run(python, DEFAULT_WORKERS, env={"PYTHON_CPU_COUNT": "5"}).stdout)
     if tuple(found["version"]) >= (3, 13):
-        assert found["pool"] == found["executor"] == found["cpu_count"] == 3, found
-    else:  # ignored before 3.13: the machine's CPU count, whatever the affinity
-        assert found["cpu_count"] == os.cpu_count() and found["pool"] == found["executor"] == os.cpu_count(), found
+        assert found["cpu_count"] == found["process_cpu_count"] == 5, found  # affinity or not
+    else:  # ignored before 3.13
+        assert found["cpu_count"] == os.cpu_count(), found
 
 
 # --- lesson 04: numpy views and SharedMemory.close() ---------------------------------------------------
