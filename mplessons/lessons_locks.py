@@ -65,6 +65,31 @@ def try_module_lock(results: Any, label: str, timeout: float = 0.3) -> None:
     try_lock(MODULE_LOCK, results, label, timeout)
 
 
+# --- a lock for pool workers: handed to each worker once, as it starts ----------------------------------
+
+_WORKER_LOCK: Any = None
+"""The lock this pool worker was started with (set by :func:`remember_lock`); None outside such a worker."""
+
+
+def remember_lock(lock: Any) -> None:
+    """Pool initializer, ``ctx.Pool(initializer=remember_lock, initargs=(lock,))``: keep the lock for this worker's
+    tasks. A lock cannot travel in a task's arguments, but it can be handed over when the worker starts."""
+    global _WORKER_LOCK
+    _WORKER_LOCK = lock
+
+
+def pool_lock_is_free(lock: Any = None, timeout: float = 0.3) -> bool:
+    """A pool task: True if this process could take ``lock`` (by default the one :func:`remember_lock` kept)
+    within ``timeout`` seconds. The parent holds the lock meanwhile, so False means: the parent's own lock."""
+    lock = _WORKER_LOCK if lock is None else lock
+    if lock is None:
+        raise RuntimeError("this worker has no lock: start the pool with initializer=remember_lock, initargs=(lock,)")
+    got = lock.acquire(timeout=timeout)
+    if got:
+        lock.release()
+    return got
+
+
 def work_then_add(counter: Any, lock: Any, rounds: int, n: int, spans: Any, start_line: Any,
                   whole_loop: bool = False) -> None:
     """Do ``rounds`` pieces of work (``cubic_sum(n)``), adding 1 to ``counter`` after each.

@@ -88,8 +88,8 @@ def scale_rows(name: str, shape: tuple[int, ...], dtype: str, rows: list[int], f
     try:
         data = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
         data[rows] *= factor
-        del data  # close() refuses while a numpy view still uses the buffer
     finally:
+        data = None  # drop the view first: close() does not check it, and a view read after close() crashes
         shm.close()  # the child closes its mapping; only the parent unlinks
     return os.getpid()
 
@@ -100,8 +100,8 @@ def row_sum(name: str, shape: tuple[int, ...], dtype: str, row: int) -> float:
     try:
         data = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
         total = float(data[row].sum())
-        del data
     finally:
+        data = None  # the view goes before close(), as in scale_rows
         shm.close()
     return total
 
@@ -112,8 +112,8 @@ def sum_shared(name: str, shape: tuple[int, ...], dtype: str) -> float:
     try:
         data = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
         total = float(data.sum())
-        del data
     finally:
+        data = None  # the view goes before close(), as in scale_rows
         shm.close()
     return total
 

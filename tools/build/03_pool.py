@@ -70,11 +70,17 @@ print(power_digits(1))
 ## 2 · `pool.map`: the notes' `code2.py`
 
 `pool.map(fn, iterable)` calls `fn` on every item in the worker processes and returns the list of results **in
-input order**. `ctx.Pool()` starts `os.cpu_count()` workers; `ctx.Pool(processes=k)` starts `k`.
+input order**. `ctx.Pool(processes=k)` starts `k` workers. `ctx.Pool()` starts one per CPU: `os.cpu_count()` of
+them on Python 3.11 and 3.12, `os.process_cpu_count()` from Python 3.13 on (the CPUs this process may run on; see
+[`Pool`](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool) in the documentation,
+"Changed in version 3.13"). `ProcessPoolExecutor()` (section 8) picks its number of workers the same way, and
+at most 61 on Windows
+([`ProcessPoolExecutor`](https://docs.python.org/3/library/concurrent.futures.html#processpoolexecutor)).
 """),
     code("""
 t0 = time.perf_counter()
-with ctx.Pool() as pool:  # as many workers as os.cpu_count()
+with ctx.Pool() as pool:  # one worker per CPU: os.cpu_count(), or os.process_cpu_count() on Python 3.13+
+    default_workers = len(multiprocessing.active_children())  # the worker processes it started
     results = pool.map(power_digits, inputs)
 pool_s = time.perf_counter() - t0
 
@@ -89,14 +95,30 @@ with ctx.Pool(processes=1) as pool:  # one worker: the tasks run one after anoth
     assert pool.map(power_digits, inputs) == results
 one_s = time.perf_counter() - t0
 
-print(f"Pool() with {os.cpu_count()} workers: {pool_s:.2f} s; Pool(processes=1): {one_s:.2f} s")
+print(f"Pool() with {default_workers} workers: {pool_s:.2f} s; Pool(processes=1): {one_s:.2f} s")
 print(f"speedup: {one_s / pool_s:.1f}×")
 """, tags=IGNORE),
     md("""
 `os.cpu_count()` counts the machine's CPUs, which can be far more than your process may use (a container, a
-batch job, `taskset`). `ctx.Pool(processes=mplessons.usable_cores())` starts only as many workers as can really
-run at once; more only add start-up time and memory.
+batch job, `taskset`). Python 3.13's `os.process_cpu_count()` counts only the CPUs this process may run on (its
+CPU affinity, as `taskset` sets it), but not a container's CPU quota
+([`os.process_cpu_count`](https://docs.python.org/3/library/os.html#os.process_cpu_count)); from 3.13 the
+environment variable [`PYTHON_CPU_COUNT`](https://docs.python.org/3/using/cmdline.html#envvar-PYTHON_CPU_COUNT)
+or `python -X cpu_count=N` overrides both. `mplessons.usable_cores()` counts affinity and a Linux container's CPU
+quota, on every Python. `ctx.Pool(processes=mplessons.usable_cores())` starts only as many workers as can really
+run at once; more only add start-up time and memory. What they say on this machine:
+"""),
+    code("""
+import sys
 
+print("os.cpu_count()          :", os.cpu_count(), "CPUs in this machine")
+if sys.version_info >= (3, 13):
+    print("os.process_cpu_count()  :", os.process_cpu_count(), "that this process may run on: what Pool() starts")
+else:
+    print("os.process_cpu_count()  : new in Python 3.13; this Python's Pool() starts os.cpu_count() workers")
+print("mplessons.usable_cores():", mplessons.usable_cores(), "that this process can really use")
+""", tags=IGNORE),
+    md("""
 ## 3 · `apply_async`: one task at a time, the notes' `code3.py`
 
 `pool.apply_async(fn, args)` submits **one** task and returns at once with an `AsyncResult`; `.get()` waits for
@@ -141,8 +163,8 @@ with ctx.Pool(2) as pool:
     md("""
 ## 5 · `imap`, `imap_unordered` and `starmap`
 
-* `imap` is a lazy `map`: it returns an iterator and hands you each result, in input order, as soon as it (and
-  those before it) are ready, without building the whole list first.
+* `imap` returns an iterator that hands you each result, in input order, as soon as it (and those before it) is
+  ready, without waiting for the whole list. It is lazy in **handing results over** only (below).
 * `imap_unordered` hands results over in the order they **finish**. Use it when order does not matter, or when
   each result says which input it belongs to.
 * `starmap(fn, [(a, b), ...])` calls `fn(a, b)`: for functions of several arguments.
@@ -154,6 +176,35 @@ waits = [0.4, 0.1, 0.2]
 with ctx.Pool(3) as pool:
     print("imap:          ", list(pool.imap(nap, waits)))
     print("imap_unordered:", list(pool.imap_unordered(nap, waits)))
+"""),
+    md("""
+`imap` does not wait for you to ask, though. A helper thread of the pool reads the input and queues the tasks for
+the workers at once (for a long input, as far ahead as the pipe to the workers holds), the workers run them
+whether you ask or not, and each result waits in the parent until you fetch it. Here a generator notes every
+input the pool takes from it, and for half a second we ask for nothing:
+"""),
+    code("""
+taken = []
+
+
+def noting(items):  # a generator that notes each input the pool takes from it
+    for item in items:
+        taken.append(item)
+        yield item
+
+
+with ctx.Pool(2) as pool:
+    lazy_results = pool.imap(nap, noting([0.05] * 6))
+    time.sleep(0.5)  # we ask for nothing yet ...
+    print(f"inputs taken before we asked for any result: {len(taken)} of 6")
+    print("results:", list(lazy_results))  # ... then take them all
+"""),
+    md("""
+So with a long input, `imap` reads ahead and the results you have not taken yet pile up in the parent's memory;
+for quick tasks that can be nearly all of them, as with `map`. Keep memory bounded by feeding the input in
+slices (one `imap` or `map` per slice), or take each result as soon as it comes. (`concurrent.futures`'s
+`executor.map` reads its whole input at once; Python 3.14 gives it a `buffersize` argument that limits that:
+[`Executor.map`](https://docs.python.org/3/library/concurrent.futures.html#concurrent.futures.Executor.map).)
 """),
     code("""
 from mplessons.lessons_pool import cubic_sum_range
@@ -216,7 +267,7 @@ try:
     pool.close()  # no more tasks ...
     pool.join()   # ... wait for all of them, callbacks included
 finally:
-    pool.terminate()  # does nothing after close() + join(); stops the workers if something above failed
+    pool.terminate()  # nothing left to stop after close() + join(); stops the workers if something above failed
 
 print("results:", sorted(done))
 print("errors: ", sorted(f"{type(e).__name__}: {e}" for e in failed))
@@ -228,41 +279,79 @@ silently.
 
 ### What happens to a pool nobody closes
 
-A pool left to the garbage collector does **not** clean up after itself: Python warns (`ResourceWarning`) and its
-worker processes stay alive, idle, until the program (here: the kernel) exits. Run such a cell ten times and twenty
-processes are waiting. Worse, the pool keeps replacing any worker that dies, so they are hard to stop by hand. To
-show it without leaving anything behind here, we run a forgotten pool in a separate, short-lived Python:
+When the garbage collector destroys a pool that is still running, the pool's finalizer **terminates** its
+workers, and Python warns `ResourceWarning: unclosed running multiprocessing pool` (a warning that is hidden
+unless you turn warnings on, e.g. with `python -X dev`). CPython usually does that the moment the last reference
+to the pool goes. But nothing promises that it happens, or when; the documentation of
+[`Pool`](https://docs.python.org/3/library/multiprocessing.html#multiprocessing.pool.Pool) warns not to rely on
+it:
+
+* anything that still refers to the pool keeps it, and its workers, alive: in a notebook, the output history
+  (`Out`, `_`, `_7`) after a cell showed the pool, a traceback that holds it, a recorded warning;
+* a pool with unfinished tasks is kept alive by its own bookkeeping until they are done;
+* when the program ends (a script's last line, a kernel shutdown or restart), `multiprocessing` terminates every
+  pool still running: tasks not yet done are killed, their callbacks never run, and no error says so.
+
+To see the first and the last without leaving anything behind in this kernel, we forget three pools in a
+separate, short-lived Python:
 """),
     code('''
 import subprocess
 import sys
 import textwrap
 
-forgotten_pool = textwrap.dedent("""
-    import gc, multiprocessing, sys, warnings
+forgotten_pools = textwrap.dedent("""
+    import gc, multiprocessing, sys, time, warnings
 
     if __name__ == "__main__":
-        pool = multiprocessing.get_context(sys.argv[1]).Pool(2)
-        pool.map(abs, range(4))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        ctx = multiprocessing.get_context(sys.argv[1])
+        alive = multiprocessing.active_children
+        if sys.argv[2] == "collected":
+            pool = ctx.Pool(2)
+            pool.map(abs, range(4))
             del pool  # no with, no close(): the last reference is gone
             gc.collect()
-        print("warning:", caught[0].category.__name__ if caught else None)
-        print("worker processes still alive:", len(multiprocessing.active_children()))
+            print("1. nothing refers to the pool  -> worker processes alive:", len(alive()))
+
+            pool = ctx.Pool(2)
+            pool.map(abs, range(4))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")  # show the ResourceWarning, and keep it in `caught`
+                del pool
+                gc.collect()
+            print("2. the warning:", caught[0].message)
+            print("   it keeps the pool (.source)  -> worker processes alive:", len(alive()))
+            del caught
+            gc.collect()
+            print("   warning dropped              -> worker processes alive:", len(alive()))
+        else:
+            pool = ctx.Pool(2)
+            pool.apply_async(time.sleep, (30,))  # a task that needs 30 seconds
+            print("3. the script ends while a task runs")
 """)
-run = subprocess.run([sys.executable, "-c", forgotten_pool, ctx.get_start_method()],
-                     capture_output=True, text=True, timeout=60)
-print(run.stdout + run.stderr)
+for case in ("collected", "program ends"):
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-c", forgotten_pools, ctx.get_start_method(), case],
+                         capture_output=True, text=True, timeout=60)
+    seconds = time.perf_counter() - started
+    print(run.stdout + run.stderr, end="")  # stderr too: anything Python says about the pools
+
+print(f"   it ended {seconds:.1f} s after it started, exit code {run.returncode}:",
+      "the 30-second task was killed" if seconds < 30 else "the task ran to the end")
 '''),
+    md("""
+A pool you leave to the garbage collector stops at a moment you do not choose, not at all while something refers
+to it, and takes unfinished tasks with it when the program ends: use `with`, or `close()` + `join()`.
+"""),
     md("""
 ## 8 · The same with `concurrent.futures.ProcessPoolExecutor`
 
 `concurrent.futures` is the newer, smaller interface, shared with `ThreadPoolExecutor`: `executor.map` for
 `pool.map`, `executor.submit` (a `Future`) for `apply_async`, `future.result()` for `.get()`. Pass
 `mp_context=ctx` to choose the start method. Its `with` block calls `shutdown(wait=True)`: it **waits** for
-submitted tasks, unlike `Pool`. And if a worker process dies, the executor raises `BrokenProcessPool` instead of
-waiting forever, as a `Pool` would.
+submitted tasks, unlike `Pool`. If a worker process dies, the executor raises `BrokenProcessPool` instead of
+waiting forever, as a `Pool` would. And `executor.map` sends its tasks one at a time (its `chunksize` defaults
+to 1, like `imap`'s); give it a larger `chunksize` for many small tasks.
 """),
     code("""
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -384,13 +473,18 @@ first = lab.run_once()  # presses Run once for you; the rest is yours
     md("""
 ## Key points
 
-* `pool.map(fn, items)` returns results in input order; `ctx.Pool(processes=k)` picks the number of workers
-  (prefer `mplessons.usable_cores()` to `os.cpu_count()`).
-* `apply_async` returns at once; submit all tasks, then `.get()` each. `imap_unordered` yields results as they
-  finish; `starmap` unpacks argument tuples; a larger `chunksize` makes many tiny tasks affordable.
+* `pool.map(fn, items)` returns results in input order; `ctx.Pool(processes=k)` picks the number of workers.
+  `ctx.Pool()` starts `os.cpu_count()` of them before Python 3.13 and `os.process_cpu_count()` from 3.13; prefer
+  `mplessons.usable_cores()`, which also counts a container's CPU quota.
+* `apply_async` returns at once; submit all tasks, then `.get()` each. `imap` hands results over lazily but reads
+  its input and runs the tasks ahead of you; `imap_unordered` yields results as they finish; `starmap` unpacks
+  argument tuples; a larger `chunksize` makes many tiny tasks affordable (`map` picks one, `imap` and
+  `executor.map` default to 1).
 * `len(str(x))` fails for ints over 4300 digits on Python 3.11+; count digits without `str` (`power_digits`).
 * A `with` block **terminates** a `Pool` on exit: collect results inside it, or `close()` + `join()` first. A pool
-  nobody closes leaves its workers running.
+  nobody closes lives as long as anything refers to it (`Out`, `_`, a traceback, a warning, its own unfinished
+  tasks); it is terminated when it is collected, or when the program ends, which kills unfinished tasks without
+  a word.
 * `callback` / `error_callback` run in the parent as tasks finish; without them a task's exception only surfaces
   at `.get()`.
 * `ProcessPoolExecutor(mp_context=ctx)` does the same with futures, waits on `with` exit, and reports a dead worker

@@ -14,7 +14,8 @@ cells = [
 * choose the right **typecode** for `multiprocessing.Value` / `Array` (why `Value('f', 0.313)` shows
   `0.31299999356269836`);
 * look at a flat shared `Array` as a **2-D numpy array**, written by children and read by the parent;
-* share a numpy array through `multiprocessing.shared_memory` and **clean it up** (`close`, `unlink`);
+* share a numpy array through `multiprocessing.shared_memory` and **clean it up** in the right order (drop
+  the views, `close`, `unlink`);
 * use a `Manager` for shared dicts and lists, and know what each access costs;
 * measure what sending a large array by pickling costs compared with sharing it.
 
@@ -53,8 +54,8 @@ thread.join()
 print("a thread added 5        -> parent sees TOTAL =", lessons_shared.TOTAL)
 """),
     md("""
-The child changed **its own** `TOTAL` (under `fork` a copy of the parent's memory, under `spawn` a freshly
-imported module) and exited; the parent's stayed 0. The thread shares the parent's memory, so its change shows.
+The child changed **its own** `TOTAL` (under `fork` a copy of the parent's memory, under `spawn` and `forkserver`
+a module imported afresh) and exited; the parent's stayed 0. The thread shares the parent's memory, so its change shows.
 
 **Fix it:** put the number in memory that both processes map, a `multiprocessing.Value`, and hand it to the
 child when it starts:
@@ -71,8 +72,9 @@ print("a child process added 5 -> parent sees total.value =", total.value)
     md("""
 ## 2 · `Value` and typecodes: why 0.313 became 0.31299999356269836
 
-A `Value` is a C variable in shared memory. Its first argument, the **typecode**, says which C type (the same
-letters as the `array` module; a `ctypes` type works too). This is the seed's cell In76:
+A `Value` is a C variable in shared memory. Its first argument, the **typecode**, says which C type (the letters
+of the [`array`](https://docs.python.org/3/library/array.html) module, plus `'c'` for a C `char`; a `ctypes`
+type works too). This is the seed's cell In76:
 """),
     code("""
 value = ctx.Value("f", 0.313)  # (<typecode>, <value>)
@@ -97,11 +99,15 @@ would:
 
 | typecode | C type (ctypes) | holds |
 |---|---|---|
-| `'i'` | `int` (`c_int`) | 32-bit integers |
-| `'l'` / `'q'` | `long` / `long long` | 64-bit integers on Linux and macOS |
+| `'i'` | `int` (`c_int`) | 32-bit integers (on Linux, macOS and Windows alike) |
+| `'l'` | `long` (`c_long`) | 64-bit integers on 64-bit Linux and macOS, but **32-bit on Windows** |
+| `'q'` | `long long` (`c_longlong`) | 64-bit integers everywhere |
 | `'f'` | `float` (`c_float`) | 32-bit floats: ~7 digits |
 | `'d'` | `double` (`c_double`) | 64-bit floats: a Python `float` |
-| `'b'`, `'c'` | `signed char`, `char` | one byte |
+| `'b'`, `'c'` | `signed char`, `char` | one byte (a small number; a byte string of length 1) |
+
+C leaves the sizes of `int` and `long` to the platform; the `array` module's table gives the minimum sizes and
+`ctypes.sizeof(ctypes.c_long)` the one here. For integers that may pass 2³¹, `'q'` is the safe choice.
 """),
     code("""
 exact = ctx.Value("d", 0.313)
@@ -166,6 +172,8 @@ print(grid)
 The child received the `Array` when it started (in `args=`), made its own 2-D view and wrote row 1; the parent's
 view shows it. Pass a `Value` or `Array` **when the child starts**: handing one to a running pool worker (in
 `pool.map` arguments) raises `RuntimeError: ... should only be shared between processes through inheritance`.
+A pool's workers can receive one as they start, through `initializer` and `initargs`
+([03b · The pool toolkit](03b_pool_toolkit.ipynb)).
 """),
     *exercise(
         """
@@ -201,10 +209,15 @@ check_grid(grid)
 before. The recipe:
 
 1. the **parent** creates the segment and wraps it in a numpy array: `np.ndarray(shape, dtype, buffer=shm.buf)`;
-2. **children** attach by name, wrap it the same way, work, and `close()` their mapping;
-3. the **parent** `close()`s and `unlink()`s it, in a `finally` block so that an error cannot leak it.
+2. **children** attach by name, wrap it the same way, work, **drop their numpy views** and `close()` their
+   mapping;
+3. the **parent** drops its views, `close()`s and `unlink()`s the segment, in a `finally` block so that an error
+   cannot leak it.
 
-Only the name, shape and dtype travel to a child; the data does not. `lessons_shared.scale_rows` is step 2:
+Dropping the views before `close()` is on you: `close()` unmaps the memory even while an `np.ndarray` view still
+points into it, without an error, and the next read or write through that view **crashes the process** (a
+segmentation fault; in a notebook, the kernel dies). Only the name, shape and dtype travel to a child; the data
+does not. `lessons_shared.scale_rows` is step 2:
 """),
     code("""
 from multiprocessing import shared_memory
@@ -226,7 +239,7 @@ try:
     result = shared.copy()  # keep what you need: the segment is about to go
     print("segment exists while in use:", segment_exists(shm.name))
 finally:
-    shared = None  # drop the numpy view first: close() raises BufferError while a view uses the buffer
+    shared = None  # drop the numpy view first: close() would not stop us, and the view would then crash us
     shm.close()
     shm.unlink()
 print("segment exists after unlink:", segment_exists(shm.name))
@@ -235,10 +248,64 @@ print("segment exists after unlink:", segment_exists(shm.name))
 Rows 0 and 2 were multiplied by 10 in two child processes, in place. On Linux a segment is a file in `/dev/shm`
 (`segment_exists` looks there; elsewhere it tries to attach).
 
+### Break it, safely: a view still alive at `close()`
+
+What a forgotten view does depends on how it was made. A view made with `np.frombuffer(shm.buf, ...)` holds on
+to the buffer, so `close()` refuses with `BufferError`: annoying, but safe.
+"""),
+    code('''
+held = shared_memory.SharedMemory(create=True, size=8 * 1024)
+try:
+    buffer_view = np.frombuffer(held.buf, dtype=np.float64)  # this kind of view holds on to the buffer
+    try:
+        held.close()
+    except BufferError as err:
+        print("np.frombuffer view still alive -> close() raises BufferError:", err)
+    del buffer_view  # the fix: drop the view, then close
+finally:
+    held.close()
+    held.unlink()
+'''),
+    md("""
+The recipe's `np.ndarray(shape, dtype, buffer=shm.buf)` does not hold on to it: `close()` succeeds without a
+word, and the view now points at memory that is gone. Reading it crashes the process, so we let that happen in a
+separate, short-lived Python:
+"""),
+    code('''
+import signal
+import subprocess
+import sys
+import textwrap
+
+view_after_close = textwrap.dedent("""
+    import numpy as np
+    from multiprocessing import shared_memory
+
+    shm = shared_memory.SharedMemory(create=True, size=8 * 1024)
+    view = np.ndarray((1024,), dtype=np.float64, buffer=shm.buf)  # the recipe's view
+    view[:] = 1.0
+    shm.close()  # no error, although the view still points into the segment
+    shm.unlink()
+    print("close() and unlink() raised nothing; now we read the view", flush=True)
+    print("view[0] =", view[0])
+""")
+run = subprocess.run([sys.executable, "-c", view_after_close], capture_output=True, text=True, timeout=60)
+print(run.stdout, end="")
+print(f"exit code {run.returncode}:",
+      f"the process was killed by {signal.Signals(-run.returncode).name}" if run.returncode < 0 else "no crash")
+'''),
+    md("""
+In a notebook that crash is the kernel dying, with every variable in it. So: drop (`del`, or set to `None`)
+every numpy view of a segment before you `close()` it, in the parent and in the children.
+
 ### Break it: `close()` without `unlink()`
 
-`close()` only unmaps the segment from *this* process. The segment lives on until someone calls `unlink()`;
-on Linux it holds RAM in `/dev/shm` until the next reboot. Safely, with a small segment that we remove at once:
+`close()` only unmaps the segment from *this* process. On Linux and macOS the segment lives on until someone
+calls `unlink()` (or the resource tracker below removes it); on Linux it holds RAM in `/dev/shm` meanwhile, and
+until the next reboot if nothing removes it. On Windows `unlink()` does nothing: the system frees a segment
+when the last process that has it open closes it
+([`SharedMemory.unlink`](https://docs.python.org/3/library/multiprocessing.shared_memory.html#multiprocessing.shared_memory.SharedMemory.unlink)).
+Safely, with a small segment that we remove at once:
 """),
     code("""
 leaky = shared_memory.SharedMemory(create=True, size=1_000_000)
@@ -253,10 +320,12 @@ except FileNotFoundError as err:
     print("attaching by name now fails:", type(err).__name__)
 """),
     md("""
-**The resource tracker.** Each family of processes started by `multiprocessing` has a *resource tracker*
-process; a segment created with `SharedMemory(create=True)` is registered there, and if the program ends
-without unlinking it, the tracker unlinks it and warns `resource_tracker: There appear to be 1 leaked
-shared_memory objects`. A safety net, not a plan: a kernel can run for days, and a crash can skip it.
+**The resource tracker.** On Linux and macOS each family of processes started by `multiprocessing` has a
+*resource tracker* process; a segment created with `SharedMemory(create=True)` is registered there, and if the
+program ends without unlinking it, the tracker unlinks it and warns `resource_tracker: There appear to be 1
+leaked shared_memory objects`. A safety net, not a plan: a kernel can run for days, and a kill that takes the
+tracker with it skips it (Jupyter kills a kernel that does not stop in time together with its whole process
+group).
 
 Only the **creator** should register a segment. Python 3.13 adds `SharedMemory(name=..., track=False)` for
 processes that attach. On Python 3.10–3.12 attaching always registers; a pool worker forked before the
@@ -399,14 +468,18 @@ arrays of megabytes sent to many tasks it dominates.
 
 Shared objects live as long as a name refers to them. Under `spawn` and `forkserver` the lock of every `Value`
 and `Array` is a *named* semaphore (on Linux a file in `/dev/shm`), removed when the object is garbage collected
-or when Python exits normally. Jupyter often stops a kernel with a signal, so exit handlers do not run; the
-resource tracker then removes them and prints `leaked semaphore objects` in the server's terminal. Deleting the
-names when you are done frees them now (process objects keep their `args`, and pools their queues, so they go too):
+or when Python exits normally. A kernel that is killed instead (it crashed, or did not stop in time when shut
+down) runs no exit handlers: the resource tracker then removes them and prints `leaked semaphore objects` in the
+server's terminal, unless the kill took the tracker too. Deleting the names when you are done frees them now
+(a pool keeps the locks of its queues after it has stopped, so it goes too). `globals().pop(name, None)` is
+`del name` that skips a name your exercise answers did not create; objects you made under other names, delete
+yourself:
 """),
     code("""
 import gc
 
-del total, value, exact, same, price, array, flat, grid, counter, child, workers, pool, manager
+for name in ["total", "value", "exact", "same", "price", "array", "flat", "grid", "counter", "pool", "manager"]:
+    globals().pop(name, None)
 gc.collect()
 print("shared Values and Arrays freed")
 """),
@@ -419,7 +492,10 @@ print("shared Values and Arrays freed")
 * An `Array` is flat, but `np.frombuffer(arr.get_obj(), dtype=...).reshape(...)` views it in any shape,
   without copying.
 * `shared_memory.SharedMemory` has a name: the parent creates, children attach by name and `close()`, the
-  parent `close()`s and `unlink()`s in `finally`. Drop numpy views before `close()`.
+  parent `close()`s and `unlink()`s in `finally` (on Windows the segment goes when its last handle closes).
+* Drop every numpy view of a segment before `close()`: `close()` does not check an `np.ndarray(...,
+  buffer=shm.buf)` view, and reading it afterwards crashes the process (only `np.frombuffer` views make
+  `close()` raise `BufferError`).
 * A `Manager` shares ordinary dicts and lists through a server process: flexible and slow per access.
 * Sending a large array to a worker pickles a copy; sharing it sends only a name.
 

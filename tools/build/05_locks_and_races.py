@@ -10,9 +10,11 @@ cells = [
 
 **You will learn** to
 
-* see why `v.value += 1` from two processes **loses updates**, every time, not only with `sleep`;
+* see why `v.value += 1` from two processes **loses updates** on practically every run, not only with
+  `sleep`;
 * fix it with a `Lock` passed to the children, or with the value's own `get_lock()`;
 * tell what really matters about a lock: that every process uses **the same one**, passed to it;
+* give a lock to a pool's workers (`initializer` and `initargs`, or a `Manager().Lock()`);
 * place a lock well: around the shared update, not around the whole computation.
 
 **Time:** about 20 minutes. **Run it:** *Run → Run All Cells* finishes in a few seconds.
@@ -33,7 +35,7 @@ The bug does not need `sleep`. `v.value += 1` is three steps:
 
 If the other process writes between steps 1 and 3, its update is overwritten. A `Value` does have a lock, but it
 holds it for the read and for the write *separately*, never across both. Run enough additions at the same time
-and updates are lost on every run:
+and updates are lost on practically every run:
 """),
     code("""
 import mplessons
@@ -143,8 +145,7 @@ the top of the script anyway, and it works. What made it work is that the lock w
 
 A lock that a child finds by itself, as a global of a module, is only the same lock under `fork`, where the
 child is a copy of the parent. Under `spawn` and `forkserver` the child imports the module afresh and creates
-a **new lock of its own** that nobody else uses: it protects nothing. (That is also why you cannot use the
-seed's lock in a `with ctx.Pool(...)` task: locks are passed when a process starts, not with each task.)
+a **new lock of its own** that nobody else uses: it protects nothing.
 
 Let us test it. `mplessons.lessons_locks` creates `MODULE_LOCK` when it is imported. The parent holds that lock
 and a lock it passes in `args`; each child reports whether it can take them (if it can, the lock it has is not
@@ -172,9 +173,42 @@ for method in multiprocessing.get_all_start_methods():
     print(f"{method:>10} | " + " | ".join(verdicts))
 """),
     md("""
-The passed lock is the parent's under every start method; the module-level one only under `fork` (the default
-on Linux before Python 3.14, and never on macOS or Windows). **Create the lock once, in the parent, and pass it
-to every process that needs it.**
+The passed lock is the parent's under every start method; the module-level one only under `fork`, which was the
+default on Linux before Python 3.14 and on macOS until Python 3.7 (spawn from 3.8), and does not exist on
+Windows ([contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)).
+**Create the lock once, in the parent, and pass it to every process that needs it.**
+
+### A lock for pool workers
+
+A pool's workers are started before any task exists, and a task's arguments are pickled and sent through a
+pipe, which a lock refuses: `pool.apply(f, (lock,))` raises `RuntimeError: Lock objects should only be shared
+between processes through inheritance`. The standard answer is to pass the lock when each worker **starts**:
+`ctx.Pool(initializer=f, initargs=(lock,))` calls `f(lock)` once in every worker, before its first task, and `f`
+keeps it in a global of its module for the tasks to use. Both functions must be importable by the workers, so
+they live in `mplessons.lessons_locks`: `remember_lock(lock)` is the initializer, and the task
+`pool_lock_is_free(lock=None)` says whether it could take `lock`, or by default the lock its worker was started
+with (read them with `??`). As in the test above, the parent holds the lock while a worker tries it:
+"""),
+    code("""
+from mplessons.lessons_locks import pool_lock_is_free, remember_lock
+
+lock = ctx.Lock()
+with ctx.Pool(2) as pool:
+    try:
+        pool.apply(pool_lock_is_free, (lock,))  # ✗ a lock in a task's arguments, pickled with the task
+    except RuntimeError as err:
+        print("lock in the task's arguments -> RuntimeError:", err)
+
+with ctx.Pool(2, initializer=remember_lock, initargs=(lock,)) as pool:  # ✓ handed to each worker as it starts
+    with lock:
+        print("while the parent holds it, a worker can take it:", pool.apply(pool_lock_is_free))
+    print("once the parent has let go, a worker can take it:", pool.apply(pool_lock_is_free))
+"""),
+    md("""
+The worker could not take the lock while the parent held it: it is the parent's lock, under every start method.
+The other way is a `Manager().Lock()`: a proxy for a lock that lives in the manager's server process, which can
+travel in a task's arguments like any picklable value; each `acquire` and `release` is then a round trip to the
+server. Lesson [03b · The pool toolkit](03b_pool_toolkit.ipynb) shows `initializer` and `initargs` in depth.
 
 ## 5 · Where to put the lock: granularity
 
@@ -240,12 +274,14 @@ lesson05.check_safe_add(safe_add)
     md("""
 ## Key points
 
-* `v.value += n` on a shared value is read, add, write: two processes lose updates, on every run, if they
-  overlap. `sleep` only makes it visible; a `Barrier` makes the processes overlap.
+* `v.value += n` on a shared value is read, add, write: two processes lose updates, on practically every run,
+  if they overlap. `sleep` only makes it visible; a `Barrier` makes the processes overlap.
 * Fix it by holding one lock across the whole read-modify-write: a `Lock` from `ctx.Lock()`, or the value's
   own `v.get_lock()`.
 * What matters is that every process uses **the same** lock: create it in the parent and **pass** it in
   `args`. A module-level lock is a different lock in each `spawn`ed or `forkserver` child.
+* A lock cannot travel with a pool task: hand it to each worker as it starts,
+  `ctx.Pool(initializer=..., initargs=(lock,))`, or use a `Manager().Lock()` proxy.
 * Lock only the shared update. A lock around the whole loop is correct but serialises the work.
 
 **Next:** [06 · Beyond one machine](06_beyond_one_machine.ipynb).

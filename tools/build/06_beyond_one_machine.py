@@ -66,9 +66,10 @@ A dask cluster has three kinds of parts:
 | **thread** | each worker runs up to `threads_per_worker` tasks at once, in threads | here 1 | often one per core |
 | **client** | your handle: sends tasks, fetches results | `Client(cluster)` in this notebook | the same |
 
-Threads inside one worker share the GIL (lesson 02), so for pure-Python tasks like `cubic_sum` we ask for **one
-single-threaded worker process per core**: the same shape as `Pool(usable_cores())`. Code that releases the GIL
-(numpy, I/O) is often better served by fewer processes with several threads each.
+Threads inside one worker share the GIL (lesson 02; on a standard, not free-threaded, Python), so for
+pure-Python tasks like `cubic_sum` we ask for **one single-threaded worker process per core**: the same shape as
+`Pool(usable_cores())`. Code that releases the GIL (numpy, I/O) is often better served by fewer processes with
+several threads each.
 
 If the environment variable `MPLESSONS_DASK_SCHEDULER` holds a scheduler's address, the next cell connects there
 instead of starting a local cluster (section 7).
@@ -132,8 +133,10 @@ print("the same results again:", executor_on_cluster == pool_results)
 """),
     md("""
 **A function defined in this notebook works on dask**, even though a `spawn` Pool cannot import it (lesson 00).
-dask sends functions *by value* with `cloudpickle` when their module cannot be imported, exactly what it must do
-to reach a worker on another machine. Modules a function *imports* must still be installed on every worker.
+dask pickles a task's function with plain `pickle` first, which writes only its module and name; when the
+result names `__main__` (a notebook cell, or a script's own functions), or plain `pickle` fails, it uses
+`cloudpickle` instead, which sends the function *by value*, its code included. That is what reaches a worker on
+another machine. Modules a function *imports* must still be installed on every worker.
 """),
     code("""
 def sum_of_squares(batch):
@@ -141,6 +144,22 @@ def sum_of_squares(batch):
 
 
 print(client.submit(sum_of_squares, [1, 2, 3]).result())
+"""),
+    md("""
+Every other function travels **by reference**, module and name, and the worker imports it: `cubic_sum` from
+`mplessons.workloads`, and also a function from a `%%worker_module` cell, which is a module file in the
+notebook's folder. Here the workers run on this machine and find both; on a real cluster each of those modules
+must exist on every worker (section 7). `cloudpickle`, the library dask uses for `__main__`, shows the
+difference: only a by-value pickle holds the function's code.
+"""),
+    code("""
+import cloudpickle
+
+for fn in (cubic_sum, sum_of_squares):
+    payload = cloudpickle.dumps(fn)
+    how = "by value: its code travels" if fn.__code__.co_code in payload else "by reference: the worker imports it"
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    print(f"{name:<30} {how}")
 """),
     md("""
 ## 4 · The dashboard
@@ -254,8 +273,13 @@ MPLESSONS_DASK_SCHEDULER=tcp://10.0.0.5:8786 jupyter lab
 Section 2 then connects to that scheduler instead of starting a `LocalCluster`, and `mplessons.run_tasks(...,
 backend="dask")` uses it too. What changes on a real cluster:
 
-* **Software**: every worker needs the same Python packages (here `mplessons`); functions defined in the
-  notebook travel by value, the modules they import do not.
+* **Software**: every worker needs the same Python version (a function sent by value carries bytecode, which
+  only the same version can run: see [cloudpickle](https://github.com/cloudpipe/cloudpickle)) and the same
+  packages (here `mplessons`). Functions defined in the notebook travel by value, but the modules they import
+  do not, and a function from any other module travels by reference: that module, a `%%worker_module` file
+  included, must be importable on every worker. Install it there, or send one file with
+  `client.upload_file("my_jobs.py")`, which copies it to the scheduler and every worker and puts it on their
+  `sys.path` ([`Client.upload_file`](https://distributed.dask.org/en/stable/api.html#distributed.Client.upload_file)).
 * **Data**: arguments and results cross the network; send work, not gigabytes (or let workers load their data).
 * **Security**: a scheduler accepts any client that reaches its port; keep it on a private network.
 
@@ -346,7 +370,9 @@ print("worker processes left:", multiprocessing.active_children())
   one single-threaded worker process per core.
 * Every task costs **milliseconds** of overhead: tiny tasks get slower on a cluster, big ones (or batches of
   tiny ones) get faster. Submit everything first, then gather.
-* dask sends notebook-defined functions by value, but every worker still needs the packages they import.
+* dask sends notebook-defined functions (`__main__`) by value; every other function goes by reference, so
+  its module (`%%worker_module` files too) and every package the functions import must exist on every worker
+  (`client.upload_file` sends a single file).
 * The same notebook reaches a real cluster through one environment variable, `MPLESSONS_DASK_SCHEDULER`.
 * Close the cluster when you are done.
 """),
