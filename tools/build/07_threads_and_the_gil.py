@@ -168,9 +168,9 @@ an accident of how the interpreter is built, not a promise of the language, and 
 when the code inside changes (a property, a logging call) or when the interpreter does.
 
 **Free-threaded Python** (section 6) has no GIL to hand over: two threads run at the same moment on two cores,
-and their reads and writes interleave at *any* instruction, so unsynchronised sharing fails much more often,
-even the bare `+=`. Built-in types such as `list` and `dict` lock themselves internally there so that they are
-not corrupted, but the documentation calls that a description of the current implementation, not a guarantee,
+and their reads and writes interleave at *any* instruction, so unsynchronised sharing fails much more often: even
+the bare `+=` can lose updates. Built-in types such as `list` and `dict` lock themselves internally there so that
+they are not corrupted, but the documentation calls that a description of the current implementation, not a guarantee,
 and it never makes your read-modify-write one step
 ([free-threading HOWTO, thread safety](https://docs.python.org/3/howto/free-threading-python.html#thread-safety)).
 **Use a lock** wherever two threads update the same thing; it is correct on every build.
@@ -239,8 +239,8 @@ pages = dict(done.get() for _ in range(9))
 print(f"{len(pages)} pages in {time.perf_counter() - t0:.2f} s; one after another: 0.45 s")
 """),
     md("""
-Python 3.13 added `Queue.shutdown()`, which makes waiting `get()` calls raise `queue.ShutDown` instead of needing
-a stop sign per worker ([queue docs](https://docs.python.org/3/library/queue.html#queue.Queue.shutdown)). The
+Python 3.13 added `Queue.shutdown()`: after it, `get()` raises `queue.ShutDown` once the queue is empty, so the
+workers need no stop signs ([queue docs](https://docs.python.org/3/library/queue.html#queue.Queue.shutdown)). The
 stop signs above work on every version.
 
 ## 4 · `ThreadPoolExecutor`: a pool of threads for waiting work
@@ -319,9 +319,9 @@ processes to start and nothing to pickle:
 
 * `hashlib` releases it while hashing more than 2047 bytes at once
   ([hashlib docs](https://docs.python.org/3/library/hashlib.html#hash-algorithms));
-* `zlib` releases it while compressing and decompressing
+* `zlib` releases it while it compresses
   ([C API docs](https://docs.python.org/3/c-api/init.html#releasing-the-gil-from-extension-code));
-* NumPy releases it in many operations on large arrays
+* NumPy releases it in many of its operations
   ([NumPy thread safety](https://numpy.org/doc/stable/reference/thread_safety.html)).
 
 `hash_stream(chunk, times)` computes the SHA-256 of a 1 MiB `chunk` fed `times` times, as a big file is hashed
@@ -407,16 +407,18 @@ What changes in a free-threaded build:
 
 * Threads run Python code on several cores at once: the `cubic_sum` threads of section 5 would scale like the
   processes, without their start-up and pickling.
-* Races of section 1 and 2 show up more often (any instruction is a switch point). Use locks.
-* Single-threaded code runs slower: 3.13's documentation called the cost "a substantial single-threaded
-  performance hit" while the build was experimental; in 3.14, where it is officially supported (PEP 779), the
-  penalty is "roughly 5-10%, depending on the platform and C compiler"
+* The races of sections 1 and 2 show up more often (any instruction is a switch point). Use locks.
+* Single-threaded code runs slower. In 3.13 the build was experimental and its documentation warned of "a
+  substantial single-threaded performance hit"
+  ([3.13 HOWTO](https://docs.python.org/3.13/howto/free-threading-python.html)). In 3.14 it is officially
+  supported ([PEP 779](https://docs.python.org/3/whatsnew/3.14.html#whatsnew314-free-threaded-now-supported)) and
+  the penalty is "roughly 5-10%, depending on the platform and C compiler used"
   ([What's new in 3.14](https://docs.python.org/3/whatsnew/3.14.html#whatsnew314-free-threaded-cpython)).
 * An extension module that has not declared that it runs safely without the GIL turns the GIL back **on** when
-  imported, with a `RuntimeWarning: The global interpreter lock (GIL) has been enabled to load module '...',
-  which has not declared that it can run safely without the GIL. To override this behavior and keep the GIL
-  disabled (at your own risk), run with PYTHON_GIL=0 or -Xgil=0.` Check `sys._is_gil_enabled()` after your
-  imports.
+  imported, and Python says so: `RuntimeWarning: The global interpreter lock (GIL) has been enabled to load
+  module '...', which has not declared that it can run safely without the GIL. To override this behavior and
+  keep the GIL disabled (at your own risk), run with PYTHON_GIL=0 or -Xgil=0.` Check `sys._is_gil_enabled()`
+  after your imports.
 * The environment variable `PYTHON_GIL=0` (or `-X gil=0`) keeps the GIL off anyway, at your own risk;
   `PYTHON_GIL=1` forces it on ([command line docs](https://docs.python.org/3/using/cmdline.html#envvar-PYTHON_GIL)).
 
@@ -567,11 +569,11 @@ print(sums[0] == sums[1])
 | Python that computes, free-threaded 3.14t | threads | extensions must keep the GIL off; races show |
 | Python that computes, 3.14, one process | `InterpreterPoolExecutor` | pickled arguments, importable functions |
 | blocking calls in `async` code | `asyncio.to_thread`, `run_in_executor` | a process pool for CPU-bound Python |
-| more than one machine can do | dask.distributed (lesson 06) | milliseconds per task |
+| more work than one machine can do | dask.distributed (lesson 06) | milliseconds per task |
 
-Processes are also what isolates a crash (a worker that dies takes only itself down), and the only choice that
-works the same on every Python version. Threads are the cheapest to start and to talk to, and since threads share
-everything, the only ones that need locks as a rule.
+Processes are also what isolates a crash (a worker that dies takes only itself down), and the one way to run
+Python code on several cores that works on every Python version and build. Threads are the cheapest to start and
+to talk to, and, because they share everything, the place where a forgotten lock is easiest to miss.
 
 ## Key points
 
@@ -580,7 +582,7 @@ everything, the only ones that need locks as a rule.
   the read to the write.
 * The GIL protects the interpreter, not your data: a thread can be switched out between bytecodes, at the
   interpreter's check points and whenever it waits. That a bare `+=` rarely loses updates under the GIL is an
-  accident of the implementation; free-threaded builds lose them readily.
+  accident of the implementation; on a free-threaded build it can lose them at any instruction.
 * Hand work between threads with `queue.Queue` rather than sharing variables.
 * `ThreadPoolExecutor` has the API of `ProcessPoolExecutor`; it starts `min(32, cores + 4)` threads by default
   (`os.process_cpu_count()` from 3.13). Pass the function and its arguments: `submit(f, x)`, not `submit(f(x))`.
