@@ -295,8 +295,9 @@ with ThreadPoolExecutor() as executor:
 ### Exercise 2 · Many downloads at once
 
 Write `fetch_all(fetch, urls)`, which downloads every URL with `fetch(url)` in a `ThreadPoolExecutor` and returns
-the pages **in the order of `urls`**. The check passes its own `fetch`: a fake download that waits (the first URL
-longest) and notes which thread ran it, when, and whether a thread pool called it.
+the pages **in the order of `urls`**. The downloads should overlap, at least four at a time (the default
+`max_workers` gives that). The check passes its own `fetch`: a fake download that waits (the first URL longest)
+and notes which thread ran it, when, and whether a thread pool called it.
 """,
         """
 fetch_all = ...  # replace ... with your function (a def with the same name)
