@@ -12,6 +12,7 @@ from typing import Any
 from .validation import one_of
 
 START_METHOD_ENV = "MPLESSONS_START_METHOD"
+FREE_THREADED_ENV = "MPLESSONS_FREE_THREADED_PYTHON"  # read by mplessons.free_threading
 
 
 def usable_cores() -> int:
@@ -111,6 +112,34 @@ def free_threaded_build() -> bool:
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
+def interpreters_available() -> bool:
+    """True where ``concurrent.interpreters`` and ``concurrent.futures.InterpreterPoolExecutor`` exist (3.14+).
+
+    Both need the ``_interpreters`` C module, which some builds lack: so try them, not only the version.
+    """
+    try:
+        import concurrent.interpreters  # noqa: F401
+        from concurrent.futures import InterpreterPoolExecutor  # noqa: F401
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+def free_threaded_python() -> str | None:
+    """A free-threaded interpreter lesson 07 could run its demo in, found as that lesson finds it; or None.
+
+    A ``$MPLESSONS_FREE_THREADED_PYTHON`` that names no program is reported as such rather than raised: ``info``
+    must describe a misconfigured machine, not fail on it.
+    """
+    from .free_threading import find_interpreter
+
+    try:
+        found = find_interpreter()
+    except ValueError as exc:
+        return f"none ({exc})"
+    return None if found is None else f"{found.path} ({found.found_by})"
+
+
 def _version(package: str) -> str | None:
     from importlib import metadata
 
@@ -139,6 +168,8 @@ def info() -> dict[str, Any]:
         "start_methods": start_methods(),
         "free_threaded_build": free_threaded_build(),
         "gil_enabled": gil_enabled(),
+        "interpreters": interpreters_available(),
+        "free_threaded_python": free_threaded_python(),
         "packages": {name: _version(name) for name in INFO_PACKAGES},
     }
 
@@ -168,6 +199,10 @@ def info_text(details: dict[str, Any] | None = None) -> str:
         ("Start methods", ", ".join(d["start_methods"])),
         ("GIL", "enabled" if d["gil_enabled"] else "disabled (free-threaded)"),
         ("Free-threaded build", "yes" if d["free_threaded_build"] else "no"),
+        ("Interpreters", "concurrent.interpreters and InterpreterPoolExecutor available" if d["interpreters"]
+         else "no concurrent.interpreters / InterpreterPoolExecutor (Python 3.14+)"),
+        ("Free-threaded Python", d["free_threaded_python"] or f"none found (python3.14t or python3.13t on PATH, "
+                                                             f"or ${FREE_THREADED_ENV})"),
         ("Packages", packages),
     ]
     width = max(len(k) for k, _ in rows)

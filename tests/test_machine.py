@@ -1,14 +1,16 @@
+import importlib.util
 import json
 import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 
 import mplessons
-from mplessons.machine import info_text
+from mplessons.machine import info_text, interpreters_available
 
 
 def test_usable_cores_is_a_positive_count_no_larger_than_the_machine():
@@ -79,10 +81,35 @@ def test_cli_info_prints_a_table_and_json():
     assert "Usable cores" in table.stdout
     raw = subprocess.run([sys.executable, "-m", "mplessons", "info", "--json"], capture_output=True, text=True,
                          check=True)
-    assert json.loads(raw.stdout)["python"].count(".") == 2
+    details = json.loads(raw.stdout)
+    assert details["python"].count(".") == 2
+    assert {"free_threaded_build", "gil_enabled", "interpreters", "free_threaded_python"} <= set(details)
 
 
 def test_cli_without_a_command_explains_usage():
     out = subprocess.run([sys.executable, "-m", "mplessons"], capture_output=True, text=True)
     assert out.returncode == 2
     assert "info" in out.stderr
+
+
+def test_info_says_what_this_python_offers_for_threads():
+    details = mplessons.info()
+    assert details["free_threaded_build"] == bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert details["gil_enabled"] == (sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True)
+    has_interpreters = importlib.util.find_spec("concurrent.interpreters") is not None
+    assert details["interpreters"] is interpreters_available() is has_interpreters
+    text = info_text(details)
+    assert "Interpreters" in text and "Free-threaded Python" in text
+    assert ("InterpreterPoolExecutor available" in text) is has_interpreters
+
+
+def test_info_names_a_free_threaded_python_found_and_survives_a_bad_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("MPLESSONS_FREE_THREADED_PYTHON", sys.executable)
+    assert mplessons.info()["free_threaded_python"] == f"{sys.executable} ($MPLESSONS_FREE_THREADED_PYTHON)"
+    monkeypatch.setenv("MPLESSONS_FREE_THREADED_PYTHON", str(tmp_path / "python3.14t"))
+    found = mplessons.info()["free_threaded_python"]
+    assert found.startswith("none (") and "MPLESSONS_FREE_THREADED_PYTHON" in found
+    monkeypatch.delenv("MPLESSONS_FREE_THREADED_PYTHON")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert mplessons.info()["free_threaded_python"] is None
+    assert "none found" in info_text()

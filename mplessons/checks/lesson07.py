@@ -1,0 +1,261 @@
+"""Self-checks for lesson 07 (threads done right): each runs the student's function and watches what it did.
+
+Exercise 1 hands ``fetch_all`` a fake download of its own, which notes in which thread, when, and called from
+where each download ran: that tells a thread pool from a loop, from threads started by hand and from processes.
+Exercise 2 runs the student's ``deposit`` in several threads at once on an ``Account`` whose read and write let
+other threads run, and counts the deposits lost.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import CodeType
+from typing import Any
+
+from ..lessons_threads import Account
+from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+
+# --- exercise 1: ThreadPoolExecutor for waiting work ---------------------------------------------------
+
+URLS = [f"https://example.org/page/{i}" for i in range(1, 9)]
+WAITS = dict(zip(URLS, [0.3, 0.25, 0.2, 0.15, 0.1, 0.1, 0.1, 0.1], strict=True))  # the first is the longest
+MIN_AT_ONCE = 4  # of 8 downloads: a pool that runs fewer at once is barely faster than a loop
+
+
+@dataclass(frozen=True)
+class _Call:
+    url: str
+    thread: int
+    main_thread: bool
+    from_pool: bool
+    start: float
+    end: float
+
+
+_calls: list[_Call] = []
+_calls_lock = threading.Lock()
+
+
+def page_for(url: str) -> str:
+    return f"<html>{url}</html>"
+
+
+def _called_from_thread_pool() -> bool:
+    """True when a frame of concurrent.futures' pool worker (``concurrent/futures/thread.py``) is on the stack."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        parts = os.path.normpath(frame.f_code.co_filename).split(os.sep)
+        if parts[-3:] == ["concurrent", "futures", "thread.py"]:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def fetch(url: str) -> str:
+    """The check's fake download: waits (longer for the first URLs) and notes where and when it ran."""
+    start = time.perf_counter()
+    from_pool = _called_from_thread_pool()
+    time.sleep(WAITS.get(url, 0.1))
+    call = _Call(url, threading.get_ident(), threading.current_thread() is threading.main_thread(), from_pool,
+                 start, time.perf_counter())
+    with _calls_lock:
+        _calls.append(call)
+    return page_for(url)
+
+
+def _most_at_once(calls: list[_Call]) -> int:
+    events = sorted([(c.start, 1) for c in calls] + [(c.end, -1) for c in calls], key=lambda e: (e[0], e[1]))
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+def _result_problem(result: Any, expected: list[str]) -> Feedback | None:
+    if isinstance(result, Iterator):
+        return failed("you returned an iterator (executor.map gives one): return a list, list(executor.map(...))")
+    if not isinstance(result, (list, tuple)):
+        return failed(f"fetch_all should return a list of pages, got {type(result).__name__} {result!r:.80}")
+    result = list(result)
+    if result and all(hasattr(r, "result") and hasattr(r, "done") for r in result):
+        return failed("you returned the Future objects: call .result() on each to get its page")
+    if len(result) != len(expected):
+        return failed(f"expected {len(expected)} pages, one per URL, got {len(result)}")
+    if result == expected:
+        return None
+    if sorted(map(repr, result)) == sorted(map(repr, expected)):
+        return failed("the pages are out of order: as_completed gives them in the order the downloads finish (the "
+                      "first URL is the slowest here). Keep the order of `urls`: executor.map, or the futures in "
+                      "the order you submitted them")
+    wrong = next(i for i, (r, e) in enumerate(zip(result, expected, strict=True)) if r != e)
+    return failed(f"page {wrong} is {result[wrong]!r:.60}, expected {expected[wrong]!r}: return what fetch(url) "
+                  f"returned, for each URL in order")
+
+
+@remembers_rejections("fetch_all")
+def check_fetch_all(fn: Any) -> Feedback:
+    """Exercise 1: ``fn(fetch, urls)`` returns ``[fetch(u) for u in urls]``, downloading in a ThreadPoolExecutor."""
+    if is_placeholder(fn):
+        return not_attempted("define fetch_all(fetch, urls) in the cell above and run it, then run this check")
+    if not callable(fn):
+        return failed(f"fetch_all should be a function, got {type(fn).__name__} {fn!r:.60}")
+    with _calls_lock:
+        _calls.clear()
+    expected = [page_for(u) for u in URLS]
+    serial = sum(WAITS.values())
+    wall = time.perf_counter()
+    try:
+        result = fn(fetch, list(URLS))
+    except TypeError as exc:
+        if "not callable" in str(exc):
+            return failed(f"TypeError: {exc}. You called fetch(url) yourself and handed its result, a page, to the "
+                          f"executor: pass the function and its argument separately, executor.submit(fetch, url) "
+                          f"or executor.map(fetch, urls)")
+        return failed(f"fetch_all raised TypeError: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
+        return failed(f"fetch_all raised {type(exc).__name__}: {exc}")
+    wall = time.perf_counter() - wall
+    with _calls_lock:
+        calls = list(_calls)
+    problem = _result_problem(result, expected)
+    if problem is not None:
+        return problem
+    if not calls:
+        return failed("none of the downloads ran in this process: a ProcessPoolExecutor? Waiting needs no other "
+                      "core, and threads start at once and share memory: use ThreadPoolExecutor")
+    if all(c.main_thread for c in calls):
+        return failed(f"every download ran in this thread, one after another ({wall:.2f} s; at once they take about "
+                      f"{max(WAITS.values()):.2f} s): submit them to a ThreadPoolExecutor, executor.map(fetch, urls)")
+    if not all(c.from_pool for c in calls):
+        return failed("the downloads ran in threads you started yourself: this exercise is about "
+                      "concurrent.futures.ThreadPoolExecutor, which starts, reuses and joins the threads for you "
+                      "(with ThreadPoolExecutor() as executor: ...)")
+    at_once = _most_at_once(calls)
+    if at_once < MIN_AT_ONCE:
+        return failed(f"at most {at_once} download(s) ran at the same time ({wall:.2f} s; one after another: "
+                      f"{serial:.2f} s). Submit every download before waiting for any result (.result() right after "
+                      f"submit waits for that one), and leave max_workers at its default or make it larger")
+    return passed(f"{len(URLS)} pages in order in {wall:.2f} s (one after another: {serial:.2f} s): the downloads "
+                  f"overlapped in the pool's threads")
+
+
+# --- exercise 2: fix the race with a Lock ---------------------------------------------------------------
+
+THREADS, DEPOSITS, ROUNDS = 4, 25, 3
+CALL_TIMEOUT = 2.0  # seconds one deposit may take before the check calls it stuck
+
+
+def _names_used(code: CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _names_used(const)
+    return names
+
+
+def _makes_its_own_lock(fn: Callable[..., Any]) -> bool:
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    return isinstance(code, CodeType) and bool({"Lock", "RLock", "Semaphore", "BoundedSemaphore"} & _names_used(code))
+
+
+def _call_with_timeout(fn: Callable[..., Any], *args: Any) -> tuple[bool, BaseException | None]:
+    """Call ``fn(*args)`` in a helper thread: (finished in time, its exception). A stuck call is left behind."""
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            fn(*args)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - reported to the student
+            outcome.append(exc)
+
+    helper = threading.Thread(target=call, daemon=True, name="lesson07-check")
+    helper.start()
+    helper.join(CALL_TIMEOUT)
+    return bool(outcome), (outcome[0] if outcome else None)
+
+
+def _one_at_a_time(fn: Callable[..., Any]) -> Feedback | None:
+    """Two deposits in a row, nothing concurrent: wrong sums, errors and locks never released show here."""
+    account = Account(10)
+    for amount, call in ((5, "first"), (7, "second")):
+        finished, error = _call_with_timeout(fn, account, amount)
+        if not finished:
+            hint = (" A lock acquired and never released? `with lock:` releases it even when the code inside raises"
+                    if call == "second" else "")
+            return failed(f"deposit did not return within {CALL_TIMEOUT:g} s on its {call} call, with no other thread "
+                          f"running.{hint}")
+        if error is not None:
+            return failed(f"deposit(account, {amount}) raised {type(error).__name__}: {error}")
+    if account.reads < 2 or account.writes < 2:
+        return failed(f"two deposits made {account.reads} read(s) and {account.writes} write(s): the balance lives in "
+                      f"a slow store, so go through it, `account.read()` then `account.write(new_balance)`")
+    if account.balance != 22:
+        return failed(f"deposit(account, 5) then deposit(account, 7) took a balance of 10 to {account.balance}, "
+                      f"expected 22: write the balance you read plus the amount")
+    return None
+
+
+def _round(fn: Callable[..., Any]) -> tuple[Account, int, bool]:
+    """THREADS threads each deposit 1, 2, 3, ... DEPOSITS times at once; (account, expected, all finished)."""
+    account = Account(0)
+    start_line = threading.Barrier(THREADS)
+
+    def work(amount: int) -> None:
+        start_line.wait(timeout=10)
+        for _ in range(DEPOSITS):
+            fn(account, amount)
+
+    workers = [threading.Thread(target=work, args=(k + 1,), daemon=True) for k in range(THREADS)]
+    for w in workers:
+        w.start()
+    deadline = time.perf_counter() + 10 * CALL_TIMEOUT
+    for w in workers:
+        w.join(max(0.0, deadline - time.perf_counter()))
+    expected = DEPOSITS * sum(range(1, THREADS + 1))
+    return account, expected, not any(w.is_alive() for w in workers)
+
+
+@remembers_rejections("deposit")
+def check_deposit(fn: Any) -> Feedback:
+    """Exercise 2: ``fn(account, amount)`` called from several threads at once never loses a deposit."""
+    if is_placeholder(fn):
+        return not_attempted("define deposit(account, amount) in the cell above and run it, then run this check")
+    if not callable(fn):
+        return failed(f"deposit should be a function, got {type(fn).__name__} {fn!r:.60}")
+    problem = _one_at_a_time(fn)
+    if problem is not None:
+        return problem
+    lost_total = deposited = 0
+    for done_rounds in range(1, ROUNDS + 1):  # noqa: B007 - the count after the loop is reported
+        account, expected, finished = _round(fn)
+        if not finished:
+            return failed(f"{THREADS} threads calling deposit at once did not finish within {10 * CALL_TIMEOUT:g} s: "
+                          f"a deadlock? Take one lock, once per deposit, and release it (`with lock:`)")
+        if account.reads < THREADS * DEPOSITS or account.writes < THREADS * DEPOSITS:
+            return failed(f"{THREADS * DEPOSITS} deposits made only {account.reads} reads and {account.writes} "
+                          f"writes: every deposit must read the balance and write the new one")
+        if account.balance > expected:
+            return failed(f"the balance reached {account.balance:,}, more than the {expected:,} deposited: add "
+                          f"`amount` once per call")
+        lost_total += expected - account.balance
+        deposited += expected
+        if lost_total:
+            break
+    if lost_total:
+        if _makes_its_own_lock(fn):
+            return failed(f"lost {lost_total:,} of {deposited:,} deposited when {THREADS} threads ran deposit at once: "
+                          f"deposit makes a new Lock on every call, so each call holds a lock nobody else waits for. "
+                          f"Create one lock once, outside the function (lock = threading.Lock()), and use it inside: "
+                          f"with lock: ...")
+        return failed(f"lost {lost_total:,} of {deposited:,} deposited when {THREADS} threads ran deposit at once: "
+                      f"between account.read() and account.write() another thread read the same old balance. Hold "
+                      f"one threading.Lock, created once outside deposit, around the read and the write together")
+    return passed(f"{THREADS} threads made {THREADS * DEPOSITS} deposits at once, {done_rounds} times, and none was "
+                  f"lost")
