@@ -171,7 +171,7 @@ def measure_course(notebooks: Path, method: str, progress: Callable[[str], None]
     import nbformat
     from nbclient import NotebookClient
 
-    paths = sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(notebooks.glob("[0-9][0-9]*_*.ipynb"))
     if not paths:
         return {"error": f"no notebooks found in {notebooks.name}/", "notebooks": {}, "total_seconds": None}
     seconds: dict[str, float] = {}
