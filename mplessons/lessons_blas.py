@@ -67,7 +67,7 @@ def measure_oversubscription(ctx: Any, workers: int, size: int, tasks: int, repe
 
     setups = {"left alone": {}, "one per worker": {"initializer": limit_blas_threads, "initargs": (1,)}}
     out: dict[str, Any] = {"workers": workers, "size": size, "tasks": tasks, "products_per_task": PRODUCTS,
-                           "seconds": {}, "blas_threads": {}}
+                           "repeat": repeat, "seconds": {}, "blas_threads": {}}
     for label, options in setups.items():
         times, threads = [], set()
         with ctx.Pool(workers, **options) as pool:

@@ -8,6 +8,8 @@ from mplessons.lessons_toolkit import connect
 connection = None
 """
 
+PLAIN = HEADER.replace("%%worker_module lesson03b_shop\n", "")  # the same code without the cell magic
+
 OPEN = """
 def open_connection(address):
     global connection
@@ -58,8 +60,8 @@ def run_lookups(ctx, address, keys):
             Answer("the global assigned without `global`", WITHOUT_GLOBAL, says=("still None", "global connection")),
             Answer("the same answer checked again, its cell not re-run", WITHOUT_GLOBAL, reset=False,
                    says=("you checked before", "global connection")),
-            Answer("the functions in a plain cell, not a %%worker_module", HEADER.replace("%%worker_module lesson03b_shop\n", "")
-                   + OPEN + LOOKUP + RUN, says=("plain notebook cell", "%%worker_module")),
+            Answer("the functions in a plain cell, not a %%worker_module", PLAIN + OPEN + LOOKUP + RUN,
+                   says=("plain notebook cell", "%%worker_module")),
             Answer("a lambda as the initializer", HEADER + OPEN + LOOKUP + """
 def run_lookups(ctx, address, keys):
     with ctx.Pool(2, initializer=lambda: open_connection(address)) as pool:
