@@ -20,7 +20,7 @@ cells = [
 * stop work: `Future.cancel()`, `shutdown(cancel_futures=True)`, and what Python 3.14 adds;
 * keep numpy's BLAS threads from fighting over the cores in a pool (oversubscription, measured).
 
-**Time:** about 30 minutes. **Run it:** *Run → Run All Cells* takes about 15 seconds.
+**Time:** about 30 minutes. **Run it:** *Run → Run All Cells* takes about 10 seconds.
 
 Lesson 03 handed tasks to a pool. Working code needs a few more of the pool's options, and this lesson shows
 each one with the mistake it prevents.
@@ -176,8 +176,8 @@ except ValueError as err:
 And the [documentation]({DOCS}/concurrent.futures.html#processpoolexecutor) warns of a bug,
 [gh-115634](https://github.com/python/cpython/issues/115634), that can make it hang when a worker retires
 while tasks are still queued. On the machine this course was written on, Python 3.11, 3.12 and 3.13 all hung
-with `max_workers=1`, `max_tasks_per_child=2` and eight tasks, so this lesson does not run it. Until your Python
-has the fix, recycle workers with `Pool(maxtasksperchild=...)`.
+with `max_workers=1`, `max_tasks_per_child=2`, eight tasks and `spawn`, so this lesson does not run it. Until
+your Python has the fix, recycle workers with `Pool(maxtasksperchild=...)`.
 
 ## 3 · `ProcessPoolExecutor.map` sends one task at a time
 
@@ -209,7 +209,8 @@ print(f"executor.map, chunksize=1 (default): {one_s:.3f} s  ({one_s / pool_s:.0f
 print(f"executor.map, chunksize={chunk}:         {chunked_s:.3f} s  ({chunked_s / pool_s:.1f}× Pool.map)")
 """),
     md("""
-With a chunksize the executor is about as fast as the pool. (`python -m mplessons bench` measures both on
+With a chunksize the executor makes as few round trips as the pool, and its time drops close to the pool's.
+(`python -m mplessons bench` measures both on
 20,000 tasks; on the course's 2-core test machine the default was about 200 times slower than `Pool.map`.)
 Give `executor.map` a chunksize whenever the tasks are many and small.
 
@@ -287,7 +288,7 @@ if hasattr(executor, "terminate_workers"):  # Python 3.14+
     executor.terminate_workers()
     wait(stuck, timeout=30)
     print(f"executor.terminate_workers() took {time.perf_counter() - t0:.1f} s:",
-          [type(f.exception()).__name__ for f in stuck])
+          [type(f.exception()).__name__ if f.done() else "still running" for f in stuck])
 else:
     executor.shutdown()
     print(f"Python {version} has no ProcessPoolExecutor.terminate_workers() (new in 3.14)")
@@ -400,9 +401,9 @@ plt.show()
 """, tags=IGNORE),
     md("""
 How much the threads cost depends on the machine, the library and what else runs. On the 2-core machine this
-course was written on, shared with other programs, leaving them alone made the run several times slower; on a
-quiet 2-core laptop expect less. With more cores it gets worse: each worker starts more threads, and there are
-more workers. To measure it on your machine, or on a 16-core node, run `python -m mplessons bench`: its
+course was written on, shared with other programs, leaving them alone made the run 3 to 15 times slower, the
+more so the busier the machine was; a quiet laptop may show less. With more cores there are more workers, and
+each starts more threads. To measure it on your machine, or on a 16-core node, run `python -m mplessons bench`: its
 "BLAS threads" section is this cell, with as many workers as usable cores.
 
 What to do:
