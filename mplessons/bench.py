@@ -1,12 +1,13 @@
 """``python -m mplessons bench``: how close the lessons get to the machine's limit, measured as ratios.
 
-Four parts, each a ratio or a count of seconds taken in one run (shared machines are noisy, so absolute
+Five parts, each a ratio or a count of seconds taken in one run (shared machines are noisy, so absolute
 times from different runs are not compared):
 
 1. efficiency - the CPU-bound lesson workload at 1, 2, 4, ... usable cores workers: speedup / workers;
 2. overhead   - ``run_tasks`` vs raw ``Pool.map`` vs ``ProcessPoolExecutor.map`` on the same tasks, interleaved;
 3. start-up   - time to the first result for each start method;
-4. course     - every lesson notebook executed through nbclient, seconds each and in total.
+4. course     - every lesson notebook executed through nbclient, seconds each and in total;
+5. BLAS       - lesson 03b's numpy tasks on usable-cores workers, BLAS threads left alone vs one per worker.
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ class Settings:
     task_seconds: float
     tiny_tasks: int
     batch_task_seconds: float
+    blas_size: int  # lesson 03b's matrices: blas_size x blas_size, 6 tasks per worker as in the lesson
+    blas_tasks_per_worker: int = 6
 
     @classmethod
     def for_mode(cls, quick: bool) -> Settings:
         if quick:
-            return cls(repeat=1, task_seconds=0.25, tiny_tasks=5_000, batch_task_seconds=0.02)
-        return cls(repeat=3, task_seconds=0.5, tiny_tasks=20_000, batch_task_seconds=0.05)
+            return cls(repeat=1, task_seconds=0.25, tiny_tasks=5_000, batch_task_seconds=0.02, blas_size=200)
+        return cls(repeat=3, task_seconds=0.5, tiny_tasks=20_000, batch_task_seconds=0.05, blas_size=300)
 
 
 def worker_counts(cores: int) -> list[int]:
@@ -161,6 +164,20 @@ def measure_startup(settings: Settings, progress: Callable[[str], None]) -> dict
     return out
 
 
+# --- 5. BLAS threads in pool workers -------------------------------------------------------------------
+
+
+def measure_blas(settings: Settings, method: str, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Lesson 03b's oversubscription cell with as many workers as usable cores (on 16 cores: 16 x 16 threads)."""
+    from .lessons_blas import measure_oversubscription
+
+    workers = usable_cores()
+    out = measure_oversubscription(context(method), workers, settings.blas_size,
+                                   settings.blas_tasks_per_worker * workers, repeat=settings.repeat)
+    progress(f"BLAS threads: left alone / one per worker = {out['slowdown']:.2f}")
+    return out
+
+
 # --- 4. course runtime ---------------------------------------------------------------------------------
 
 
@@ -171,7 +188,7 @@ def measure_course(notebooks: Path, method: str, progress: Callable[[str], None]
     import nbformat
     from nbclient import NotebookClient
 
-    paths = sorted(notebooks.glob("[0-9][0-9]_*.ipynb"))
+    paths = sorted(notebooks.glob("[0-9][0-9]*_*.ipynb"))
     if not paths:
         return {"error": f"no notebooks found in {notebooks.name}/", "notebooks": {}, "total_seconds": None}
     seconds: dict[str, float] = {}
@@ -213,6 +230,7 @@ def run_benchmark(*, quick: bool = False, start_method: str | None = None, noteb
         "efficiency": efficiency,
         "overhead": measure_overhead(settings, method, progress),
         "startup_seconds": measure_startup(settings, progress),
+        "blas_threads": measure_blas(settings, method, progress),
     }
     report["course"] = measure_course(notebooks or NOTEBOOKS, method, progress) if course else None
     report["bench_seconds"] = time.perf_counter() - started
@@ -231,6 +249,7 @@ def headline(report: dict[str, Any]) -> dict[str, Any]:
         "usable_cores": cores,
         "run_tasks_overhead_vs_pool_map": overhead["CPU-bound batch"]["ratio_to_pool_map"]["run_tasks"],
         "run_tasks_overhead_vs_pool_map_tiny_tasks": overhead["tiny tasks"]["ratio_to_pool_map"]["run_tasks"],
+        "blas_threads_left_alone_slowdown": report["blas_threads"]["slowdown"],
         "course_total_seconds": course.get("total_seconds"),
     }
 
@@ -265,6 +284,12 @@ def format_report(report: dict[str, Any]) -> str:
         lines += [f"   {k:<28} {v:>6.1f} s" for k, v in course["notebooks"].items()]
         if course.get("total_seconds") is not None:
             lines.append(f"   {'total':<28} {course['total_seconds']:>6.1f} s")
+    blas = report["blas_threads"]
+    lines += ["", f"5. BLAS threads: {blas['tasks']} tasks of {blas['products_per_task']} products of "
+                  f"{blas['size']}x{blas['size']} matrices on {blas['workers']} workers, median of {blas['repeat']}"]
+    lines += [f"   {k:<15} {blas['blas_threads'][k]} BLAS threads per worker  {v:>7.3f} s"
+              for k, v in blas["seconds"].items()]
+    lines.append(f"   left alone / one per worker: {blas['slowdown']:.2f}")
     h = report["headline"]
     lines += ["", "Headline: " + ", ".join(f"{k} = {v:.3f}" if isinstance(v, float) else f"{k} = {v}"
                                              for k, v in h.items())]

@@ -39,14 +39,18 @@ def test_quick_bench_writes_json_plot_and_table(tmp_path):
         assert {"Pool.map", "run_tasks"} <= set(scenario["seconds"])
         assert scenario["ratio_to_pool_map"]["Pool.map"] == pytest.approx(1.0)
     assert set(report["startup_seconds"]) >= {"spawn"}
+    blas = report["blas_threads"]
+    assert set(blas["seconds"]) == {"left alone", "one per worker"} and all(s > 0 for s in blas["seconds"].values())
+    assert blas["blas_threads"]["one per worker"] == [1] and blas["workers"] == report["machine"]["usable_cores"]
     assert list(report["course"]["notebooks"]) == ["00_start_here"]
     headline = report["headline"]
     for key in ("efficiency_at_2_workers", "efficiency_at_usable_cores", "run_tasks_overhead_vs_pool_map",
                 "course_total_seconds"):
         assert key in headline
+    assert headline["blas_threads_left_alone_slowdown"] == pytest.approx(blas["slowdown"])
     assert headline["course_total_seconds"] == pytest.approx(report["course"]["notebooks"]["00_start_here"])
     assert (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
-    assert "1. Efficiency" in out.stdout and "Headline:" in out.stdout
+    assert "1. Efficiency" in out.stdout and "5. BLAS threads" in out.stdout and "Headline:" in out.stdout
     assert not list(lessons.glob("*.py")), "the course runs in a scratch copy, not next to the lessons"
 
 

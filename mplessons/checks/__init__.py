@@ -66,7 +66,11 @@ def _code_fingerprint(code: CodeType) -> bytes:
 
 
 def fingerprint(answer: Any) -> str | None:
-    """A digest of a function answer's definition, or None for answers that are not functions."""
+    """A digest of a function answer's definition, or None for answers that are not functions. A tuple of
+    functions (an exercise answered by several) gets one digest: it changes when any of them changes."""
+    if isinstance(answer, tuple):
+        parts = [fingerprint(part) for part in answer]
+        return None if None in parts else hashlib.sha256("|".join(parts).encode()).hexdigest()  # type: ignore[arg-type]
     while isinstance(answer, functools.partial):
         answer = answer.func
     code = getattr(getattr(answer, "__func__", answer), "__code__", None)
