@@ -490,7 +490,8 @@ first = lab.run_once()  # presses Run once for you; the rest is yours
 * `ProcessPoolExecutor(mp_context=ctx)` does the same with futures, waits on `with` exit, and reports a dead worker
   instead of hanging.
 
-**Next:** [04 · Shared memory](04_shared_memory.ipynb).
+**Next:** [03b · The pool toolkit](03b_pool_toolkit.ipynb): set-up per worker, recycling workers, the executor's
+chunksize, stopping work, and BLAS threads.
 """),
 ]
 

@@ -375,6 +375,9 @@ print("worker processes left:", multiprocessing.active_children())
   (`client.upload_file` sends a single file).
 * The same notebook reaches a real cluster through one environment variable, `MPLESSONS_DASK_SCHEDULER`.
 * Close the cluster when you are done.
+
+**Next:** [07 · Threads done right](07_threads_and_the_gil.ipynb): races and locks between threads, work that
+releases the GIL, free-threaded Python, subinterpreters and asyncio.
 """),
 ]
 
