@@ -98,3 +98,26 @@ def test_call_bounded_returns_results_errors_and_gives_up_on_a_stalled_function(
 def test_describe_error_names_the_type_even_without_a_message():
     assert observe.describe_error(queue.Empty()) == "Empty"
     assert observe.describe_error(ValueError("bad")) == "ValueError: bad"
+
+
+def test_a_check_answers_even_when_the_answer_breaks_it():
+    from mplessons.checks import lesson01
+
+    class Unequal:
+        def __eq__(self, other):
+            raise ValueError("the truth value of an array is ambiguous")
+
+        __hash__ = None
+
+    def odd_result(ctx, sizes):
+        q = ctx.Queue()
+        processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+        for p in processes:
+            p.start()
+        [q.get(timeout=30) for _ in processes]
+        for p in processes:
+            p.join(timeout=30)
+        return [Unequal() for _ in sizes]
+
+    feedback = lesson01.check_results_in_order(odd_result, [2_000, 1_000])
+    assert not feedback and "could not make sense of this answer" in feedback.message

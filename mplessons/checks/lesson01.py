@@ -10,7 +10,7 @@ from ..machine import context
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from . import processes as diagnose
-from .observe import Call, Context, call_bounded, describe_error
+from .observe import Call, Context, call_bounded, describe_error, never_raises
 
 TIME_LIMIT = 30.0
 """Seconds the student's function may run before the check gives up on it (it cannot hang the notebook)."""
@@ -31,6 +31,7 @@ def _function_problem(fn: Any, what: str) -> Feedback | None:
 
 
 @remembers_rejections("results_in_order")
+@never_raises
 def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None = None) -> Feedback:
     """Exercise 1: ``fn(ctx, sizes)`` starts one process per size, drains a queue, joins, returns in input order."""
     problem = _function_problem(fn, "results_in_order")
@@ -80,6 +81,7 @@ def _ex2_join_first(ctx: Context, first_get: Call | None) -> str | None:
 
 
 @remembers_rejections("drain_then_join")
+@never_raises
 def check_drained_then_joined(fn: Any, n_bytes: int, start_method: str | None = None) -> Feedback:
     """Exercise 2: ``fn(q, p)`` starts ``p``, reads its big result from ``q`` with a timeout, then joins ``p``."""
     problem = _function_problem(fn, "drain_then_join")

@@ -15,7 +15,7 @@ from typing import Any
 from ..lessons_pool import LINGER, lingering_fragile_square, lingering_square, nap
 from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
-from .observe import Journal, Outcome, call_bounded, describe_error
+from .observe import Journal, Outcome, call_bounded, describe_error, never_raises
 from .pools import Executor, Pool
 
 WORKERS = 4
@@ -91,6 +91,7 @@ def _apply_async_usage(journal: Journal, items: list[Any]) -> str | None:
 
 
 @remembers_rejections("all_with_apply_async")
+@never_raises
 def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 1: ``fn(pool, func, items)`` returns ``[func(x) for x in items]`` using ``pool.apply_async``."""
     problem = _function_problem(fn, "all_with_apply_async")
@@ -194,6 +195,7 @@ def _ex2_results(result: Any, items: list[Any], journal: Journal) -> str | None:
 
 
 @remembers_rejections("results_or_errors")
+@never_raises
 def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 2: ``fn(executor, func, items)`` returns each result, or the exception a task raised, in order."""
     problem = _function_problem(fn, "results_or_errors")

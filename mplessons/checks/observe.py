@@ -10,12 +10,15 @@ otherwise wait forever), and ``Context.cleanup`` stops whatever the student left
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue as queue_module
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import failed
 
 NOBODY_PUTS_GRACE = 0.3
 """Seconds a ``get()`` waits on a queue whose every writer was never started: in a real program it would
@@ -114,6 +117,20 @@ def call_bounded(fn: Any, args: tuple[Any, ...], seconds: float, *, state: Calla
     outcome.finished = done.is_set()
     outcome.wall, outcome.cpu = time.perf_counter() - wall, time.process_time() - cpu
     return outcome
+
+
+def never_raises(check: Callable[..., Any]) -> Callable[..., Any]:
+    """A check must answer, whatever the student returned (an object whose ``==`` or ``repr`` raises ...)."""
+
+    @functools.wraps(check)
+    def answering(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - turned into feedback
+            return failed(f"the check could not make sense of this answer ({describe_error(exc)}): return a plain "
+                          f"list, as the exercise asks")
+
+    return answering
 
 
 def describe_error(error: BaseException) -> str:
