@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import worker_lint
 from .errors import InteractiveFunctionError
 from .machine import resolve_start_method
 from .validation import callable_fn
@@ -194,6 +193,8 @@ def public_names(module: Any) -> dict[str, Any]:
 
 def worker_module(line: str, cell: str, namespace: dict[str, Any] | None = None) -> list[str]:
     """Body of the ``%%worker_module NAME`` magic; returns the names it put into ``namespace``."""
+    from . import worker_lint  # imports pyflakes: only here, not in every worker that imports mplessons
+
     name = line.strip()
     _check_module_name(name)
     for note in worker_lint.notes(name, cell, namespace):  # before the import, which may fail on these very names

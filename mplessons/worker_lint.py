@@ -67,10 +67,13 @@ def _import_for(name: str, value: Any) -> str | None:
         real = value.__name__
         return f"import {real}" if real == name else f"import {real} as {name}"
     module = getattr(value, "__module__", None)
-    if isinstance(module, str) and module not in ("__main__", "builtins"):
-        owner = sys.modules.get(module)
+    if not isinstance(module, str) or module in ("__main__", "builtins"):
+        return None
+    parts = module.split(".")
+    for end in range(1, len(parts) + 1):  # the shortest public home first: multiprocessing, not .context
+        owner = sys.modules.get(".".join(parts[:end]))
         if owner is not None and getattr(owner, name, None) is value:
-            return f"from {module} import {name}"
+            return f"from {owner.__name__} import {name}"
     return None
 
 

@@ -162,6 +162,8 @@ def test_a_main_block_gets_a_note_and_its_names_are_not_reported(tmp_path, monke
     ({"np": pytest.importorskip("numpy")}, "np", "add `import numpy as np` to this cell"),
     ({"square": workloads.square}, "square", "add `from mplessons.workloads import square` to this cell"),
     ({"plt_like": functools}, "plt_like", "add `import functools as plt_like` to this cell"),
+    ({"Pool": __import__("multiprocessing").Pool}, "Pool", "add `from multiprocessing import Pool` to this cell"),
+    ({"partial": functools.partial}, "partial", "add `from functools import partial` to this cell"),
     ({}, "no_such_name_here", "pass no_such_name_here as an argument or define it in the cell"),
 ])
 def test_the_advice_for_each_kind_of_name(namespace, name, advice):
