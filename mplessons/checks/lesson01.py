@@ -63,7 +63,7 @@ def _ex2_timeouts(ctx: Context) -> str | None:
     return None
 
 
-def _ex2_join_first(ctx: Context, first_get: Call | None) -> str | None:
+def _ex2_join_first(ctx: Context, first_get: Call | None, n_bytes: int) -> str | None:
     joins = ctx.journal.of("join")
     early = [j for j in joins if first_get is None or j.begun < first_get.begun]
     if not early or not any(p.started for p in ctx.processes):
@@ -76,8 +76,8 @@ def _ex2_join_first(ctx: Context, first_get: Call | None) -> str | None:
                   f"still alive")
     else:
         waited = "here it returned only because the child had died"
-    return (f"you joined p before you read its data: {waited}. The child cannot exit until its 10 MB have been read "
-            f"from the pipe, so drain first: data = q.get(timeout=30), then p.join(timeout=30)")
+    return (f"you joined p before you read its data: {waited}. The child cannot exit until its {n_bytes:,} bytes "
+            f"have been read from the pipe, so drain first: data = q.get(timeout=30), then p.join(timeout=30)")
 
 
 @remembers_rejections("drain_then_join")
@@ -110,7 +110,7 @@ def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
         said = f" (your function raised {describe_error(outcome.error)})" if outcome.error is not None else ""
         return (f"p was never started{said}: call p.start() first; a process that is not started puts nothing on the "
                 f"queue, so get() can only time out")
-    message = _ex2_join_first(ctx, gets[0] if gets else None)
+    message = _ex2_join_first(ctx, gets[0] if gets else None, n_bytes)
     if message:
         return message
     problem = diagnose.outcome_problem(outcome, "drain_then_join", TIME_LIMIT)
