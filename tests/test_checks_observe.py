@@ -10,7 +10,7 @@ import time
 import pytest
 
 import mplessons
-from mplessons.checks import observe
+from mplessons.checks import bounded, observe
 from mplessons.lessons_queue import big_result_to_queue, labelled_cubic_sum
 
 
@@ -84,20 +84,20 @@ def labelled_result(n):
 
 
 def test_call_bounded_returns_results_errors_and_gives_up_on_a_stalled_function():
-    ok = observe.call_bounded(lambda a, b: a + b, (1, 2), 5)
+    ok = bounded.call_bounded(lambda a, b: a + b, (1, 2), 5)
     assert ok.finished and ok.result == 3 and ok.error is None
-    raised = observe.call_bounded(lambda: exec("raise SystemExit(3)"), (), 5)
+    raised = bounded.call_bounded(lambda: exec("raise SystemExit(3)"), (), 5)
     assert raised.finished and isinstance(raised.error, SystemExit)
     stuck = threading.Event()
     started = time.perf_counter()
-    stalled = observe.call_bounded(stuck.wait, (), 30, state=lambda: 0, patience=0.3)
+    stalled = bounded.call_bounded(stuck.wait, (), 30, state=lambda: 0, patience=0.3)
     assert not stalled.finished and stalled.stalled and time.perf_counter() - started < 5
     stuck.set()
 
 
 def test_describe_error_names_the_type_even_without_a_message():
-    assert observe.describe_error(queue.Empty()) == "Empty"
-    assert observe.describe_error(ValueError("bad")) == "ValueError: bad"
+    assert bounded.describe_error(queue.Empty()) == "Empty"
+    assert bounded.describe_error(ValueError("bad")) == "ValueError: bad"
 
 
 def test_a_check_answers_even_when_the_answer_breaks_it():

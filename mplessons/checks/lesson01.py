@@ -10,7 +10,8 @@ from ..machine import context
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from . import processes as diagnose
-from .observe import Call, Context, call_bounded, describe_error, never_raises
+from .bounded import call_bounded, describe_error, never_raises
+from .observe import Call, Context
 
 TIME_LIMIT = 30.0
 """Seconds the student's function may run before the check gives up on it (it cannot hang the notebook)."""

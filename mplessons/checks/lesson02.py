@@ -12,7 +12,8 @@ from ..machine import context
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from . import processes as diagnose
-from .observe import Context, Outcome, call_bounded, describe_error, never_raises
+from .bounded import Outcome, call_bounded, describe_error, never_raises
+from .observe import Context
 
 IO_SECONDS = 0.2
 """Each ``fetch(value)`` of exercise 1 waits at least this long, as a download would."""

@@ -15,7 +15,8 @@ from typing import Any
 from ..lessons_pool import LINGER, lingering_fragile_square, lingering_square, nap
 from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
-from .observe import Journal, Outcome, call_bounded, describe_error, never_raises
+from .bounded import Outcome, call_bounded, describe_error, never_raises
+from .observe import Journal
 from .pools import Executor, Pool
 
 WORKERS = 4

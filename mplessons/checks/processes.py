@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .observe import Context, Outcome, Process, describe_error
+from .bounded import Outcome, describe_error
+from .observe import Context, Process
 
 
 def _which(ctx: Context, process: Process) -> str:
