@@ -199,7 +199,12 @@ def public_names(module: Any) -> dict[str, Any]:
 
 def worker_module(line: str, cell: str, namespace: dict[str, Any] | None = None) -> list[str]:
     """Body of the ``%%worker_module NAME`` magic; returns the names it put into ``namespace``."""
+    from . import worker_lint  # imports pyflakes: only here, not in every worker that imports mplessons
+
     name = line.strip()
+    _check_module_name(name)
+    for note in worker_lint.notes(name, cell, namespace):  # before the import, which may fail on these very names
+        print(note)
     module = write_worker_module(name, cell)
     names = public_names(module)
     if namespace is not None:

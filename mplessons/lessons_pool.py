@@ -33,6 +33,25 @@ def fragile_square(x: int) -> int:
     return x * x
 
 
+LINGER = 0.03
+"""Seconds per unit of input that ``lingering_square`` and ``lingering_fragile_square`` wait."""
+
+
+def lingering_square(x: int) -> int:
+    """``x * x`` after waiting ``abs(x) * LINGER`` seconds: bigger inputs take longer, so tasks given biggest
+    first finish in another order than they were submitted (the lesson 03 exercise checks rely on it)."""
+    time.sleep(abs(x) * LINGER)
+    return x * x
+
+
+def lingering_fragile_square(x: int) -> int:
+    """Like ``lingering_square``, but a negative input raises ValueError: a task that sometimes fails."""
+    time.sleep(abs(x) * LINGER)
+    if x < 0:
+        raise ValueError(f"negative input {x}")
+    return x * x
+
+
 def cubic_sum_range(start: int, stop: int) -> int:
     """Sum of i + i**2 + i**3 for i in range(start, stop): one slice of ``workloads.cubic_sum``'s loop.
 

@@ -105,103 +105,191 @@ def test_die_on_kills_its_worker_and_run_tasks_reports_it(start_method):
 
 
 # --- exercise 1: results in input order ------------------------------------------------------------------
+# The check calls the student's function with a recording context (mplessons.checks.observe).
 
 
-def labelled_run(ctx):
+def results_in_order(ctx, sizes):
     q = ctx.Queue()
-    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(SIZES)])
+    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)])
     pairs = [q.get(timeout=60) for _ in processes]
     for p in processes:
         p.join(timeout=60)
-    return pairs, processes
+    return [v for _, v in sorted(pairs)]
+
+
+def unlabelled(ctx, sizes):
+    q = ctx.Queue()
+    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)])
+    values = [q.get(timeout=60)[1] for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+    return values
+
+
+def pairs_kept(ctx, sizes):
+    q = ctx.Queue()
+    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)])
+    pairs = sorted(q.get(timeout=60) for _ in processes)
+    for p in processes:
+        p.join(timeout=60)
+    return pairs
+
+
+def joined_first(ctx, sizes):
+    q = ctx.Queue()
+    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)])
+    for p in processes:
+        p.join(timeout=60)
+    return [v for _, v in sorted(q.get(timeout=60) for _ in processes)]
+
+
+def one_at_a_time(ctx, sizes):
+    q, out = ctx.Queue(), []
+    for i, n in enumerate(sizes):
+        p = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n))])[0]
+        out.append(q.get(timeout=60)[1])
+        p.join(timeout=60)
+    return out
+
+
+def never_started(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+    return [v for _, v in sorted(q.get(timeout=60) for _ in processes)]
+
+
+def never_joined(ctx, sizes):
+    q = ctx.Queue()
+    processes = start_all([ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)])
+    return [v for _, v in sorted(q.get(timeout=60) for _ in processes)]
+
+
+def target_called(ctx, sizes):
+    q = ctx.Queue()
+    processes = start_all([ctx.Process(target=labelled_cubic_sum(q, i, n)) for i, n in enumerate(sizes)])
+    pairs = [q.get(timeout=60) for _ in processes]
+    for p in processes:
+        p.join(timeout=60)
+    return [v for _, v in sorted(pairs)]
 
 
 def test_check1_placeholder_is_not_attempted_and_does_not_raise():
-    feedback = lesson01.check_results_in_order(..., ..., SIZES)
+    feedback = lesson01.check_results_in_order(..., SIZES)
     assert not feedback and not feedback.attempted
     assert "not attempted yet" in str(feedback)
 
 
 def test_check1_accepts_labelled_results_put_back_in_order(start_method):
-    pairs, processes = labelled_run(mplessons.context(start_method))
-    feedback = lesson01.check_results_in_order([v for _, v in sorted(pairs)], processes, SIZES)
+    feedback = lesson01.check_results_in_order(results_in_order, SIZES, start_method)
     assert feedback, str(feedback)
 
 
-def test_check1_rejects_results_out_of_order():
-    pairs, processes = labelled_run(mplessons.context())
-    backwards = [v for _, v in sorted(pairs, reverse=True)]
-    feedback = lesson01.check_results_in_order(backwards, processes, SIZES)
+@pytest.mark.parametrize("answer, expected", [
+    (unlabelled, "out of order"),
+    (pairs_kept, "(label, value) pairs"),
+    (joined_first, "joined process 1 of 3 before every result had been read"),
+    (one_at_a_time, "ran one after another"),
+    (never_started, "3 of your 3 processes were never started"),
+    (never_joined, "never joined process 1 of 3"),
+    (target_called, "target=None, not a function"),
+    (lambda ctx, sizes: [cubic_sum(n) for n in sizes], "started no process with ctx.Process"),
+    (lambda ctx, sizes: 1 / 0, "raised ZeroDivisionError"),
+    (42, "should be a function"),
+])
+def test_check1_names_each_mistake(answer, expected):
+    feedback = lesson01.check_results_in_order(answer, SIZES)
     assert not feedback and feedback.attempted
-    assert "out of order" in feedback.message and "label" in feedback.message
+    assert expected in feedback.message, feedback.message
 
 
-def test_check1_rejects_a_serial_answer():
-    serial = [cubic_sum(n) for n in SIZES]
-    ctx = mplessons.context()
-    q = ctx.Queue()
-    one = start_all([ctx.Process(target=partial_cubic_sum_to_queue, args=(q, 0, 10))])
-    q.get(timeout=60)
-    one[0].join(timeout=60)
-    for processes in ([], one):
-        feedback = lesson01.check_results_in_order(serial, processes, SIZES)
-        assert not feedback and "serial" in feedback.message
+def test_check1_rejects_wrong_values():
+    def off_by_one(ctx, sizes):
+        return [v + (i == 2) for i, v in enumerate(results_in_order(ctx, sizes))]
+
+    assert "wrong values at positions [2]" in lesson01.check_results_in_order(off_by_one, SIZES).message
 
 
-def test_check1_rejects_unlabelled_pairs_wrong_values_and_wrong_types():
-    pairs, processes = labelled_run(mplessons.context())
-    assert "(label, value) pairs" in lesson01.check_results_in_order(sorted(pairs), processes, SIZES).message
-    values = [v for _, v in sorted(pairs)]
-    assert "has 2 values" in lesson01.check_results_in_order(values[:2], processes, SIZES).message
-    wrong = [*values[:-1], values[-1] + 1]
-    assert "wrong values at positions [2]" in lesson01.check_results_in_order(wrong, processes, SIZES).message
-    assert "list of the Process objects" in lesson01.check_results_in_order(values, "abc", SIZES).message
-
-
-def test_check1_rejects_processes_never_started_or_still_running():
-    ctx = mplessons.context()
-    values = [cubic_sum(n) for n in SIZES]
-    never = [ctx.Process(target=sleep_forever) for _ in SIZES]
-    assert "never started" in lesson01.check_results_in_order(values, never, SIZES).message
-    running = start_all([ctx.Process(target=sleep_forever) for _ in SIZES])
-    try:
-        message = lesson01.check_results_in_order(values, running, SIZES).message
-        assert "still running" in message and "join" in message
-    finally:
-        for p in running:
-            stop(p)
-    assert "failed with exitcode -9" in lesson01.check_results_in_order(values, running, SIZES).message
+def test_check1_says_when_it_is_given_the_definition_it_rejected_before():
+    first = lesson01.check_results_in_order(unlabelled, SIZES)
+    again = lesson01.check_results_in_order(unlabelled, SIZES)
+    assert "out of order" in first.message and "checked before" not in first.message
+    assert "this is the `results_in_order` you checked before" in again.message and "out of order" in again.message
+    assert lesson01.check_results_in_order(results_in_order, SIZES), "a right answer resets the memory"
 
 
 # --- exercise 2: drain, then join ----------------------------------------------------------------------
 
 
+def drain_then_join(q, p):
+    p.start()
+    data = q.get(timeout=30)
+    p.join(timeout=30)
+    return data
+
+
 def test_check2_placeholder_is_not_attempted():
-    feedback = lesson01.check_drained_then_joined(..., ..., 1000)
+    feedback = lesson01.check_drained_then_joined(..., 1000)
     assert not feedback and not feedback.attempted
 
 
-def test_check2_accepts_drain_then_join_and_rejects_join_first(start_method):
-    ctx = mplessons.context(start_method)
-    q = ctx.Queue()
-    p = ctx.Process(target=big_result_to_queue, args=(q, 1_000_000))
+def test_check2_accepts_drain_then_join(start_method):
+    feedback = lesson01.check_drained_then_joined(drain_then_join, 2_000_000, start_method)
+    assert feedback, str(feedback)
+
+
+def join_first(q, p):
     p.start()
-    try:
-        p.join(timeout=1)  # the mistake, made safe
-        feedback = lesson01.check_drained_then_joined(b"", p, 1_000_000)
-        assert not feedback and "still alive" in feedback.message and "q.get() first" in feedback.message
-        data = q.get(timeout=30)
-        p.join(timeout=30)
-        assert lesson01.check_drained_then_joined(data, p, 1_000_000), "drain, then join, should pass"
-        message = lesson01.check_drained_then_joined(data[:10], p, 1_000_000).message
-        assert "has 10 bytes, expected 1,000,000" in message
-        assert "should be the bytes" in lesson01.check_drained_then_joined([1, 2], p, 1_000_000).message
-    finally:
-        stop(p)
+    p.join(timeout=0.5)
+    return q.get(timeout=30)
 
 
-def test_check2_rejects_a_process_never_started_or_not_a_process():
-    ctx = mplessons.context()
-    never = ctx.Process(target=sleep_forever)
-    assert "never started" in lesson01.check_drained_then_joined(b"x", never, 1).message
-    assert "should be the Process" in lesson01.check_drained_then_joined(b"x", 42, 1).message
+def no_join(q, p):
+    p.start()
+    return q.get(timeout=30)
+
+
+def no_start(q, p):
+    data = q.get(timeout=30)
+    p.join(timeout=30)
+    return data
+
+
+def no_timeouts(q, p):
+    p.start()
+    data = q.get()
+    p.join()
+    return data
+
+
+def run_not_start(q, p):
+    p.run()
+    data = q.get(timeout=30)
+    p.join(timeout=30)
+    return data
+
+
+@pytest.mark.parametrize("answer, expected", [
+    (join_first, "join(timeout=0.5) gave up after"),
+    (no_join, "you never joined p"),
+    (no_start, "p was never started"),
+    (no_timeouts, "get() has no timeout="),
+    (run_not_start, "you called p.run()"),
+    (lambda q, p: (p.start(), q.get(timeout=30)[:10], p.join(timeout=30))[1], "has 10 bytes, expected 2,000,000"),
+    (lambda q, p: None, "p was never started"),
+])
+def test_check2_names_each_mistake(answer, expected):
+    feedback = lesson01.check_drained_then_joined(answer, 2_000_000)
+    assert not feedback and feedback.attempted
+    assert expected in feedback.message, feedback.message
+
+
+def test_check2_stops_a_bare_join_before_the_drain_and_says_it_would_wait_forever(monkeypatch):
+    monkeypatch.setattr(lesson01, "JOIN_CAP", 0.5)
+
+    def bare_join_first(q, p):
+        p.start()
+        p.join()
+        return q.get(timeout=30)
+
+    message = lesson01.check_drained_then_joined(bare_join_first, 2_000_000).message
+    assert "joined p before you read its data" in message and "would have waited forever" in message

@@ -1,86 +1,140 @@
-"""Self-checks for lesson 01 (Process and Queue): each says what is wrong, not just False."""
+"""Self-checks for lesson 01 (Process and Queue): each calls the student's function with a context, queue or
+process of its own (``observe``), which records what was called and when, and says what is wrong."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from multiprocessing.process import BaseProcess
 from typing import Any
 
+from ..lessons_queue import big_result_to_queue
+from ..machine import context
 from ..workloads import cubic_sum
-from . import Feedback, failed, is_placeholder, not_attempted, passed
+from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import processes as diagnose
+from .bounded import call_bounded, describe_error, never_raises
+from .observe import Call, Context
+
+TIME_LIMIT = 30.0
+"""Seconds the student's function may run before the check gives up on it (it cannot hang the notebook)."""
+
+JOIN_CAP = 4.0
+"""Exercise 2: the longest a ``join()`` may wait. A join before the drain would wait forever; a join after it
+returns within milliseconds."""
+
+EXAMPLE = "ctx.Process(target=labelled_cubic_sum, args=(q, i, n))"
 
 
-def _process_problem(processes: Any, needed: int) -> str | None:
-    """What is wrong with the list of processes the student started, or None."""
-    if isinstance(processes, BaseProcess):
-        processes = [processes]
-    if not isinstance(processes, Sequence) or not all(isinstance(p, BaseProcess) for p in processes):
-        return (f"`processes` should be the list of the Process objects you started, "
-                f"got {type(processes).__name__}")
-    if len(processes) < needed:
-        return (f"you started {len(processes)} process(es) for {needed} inputs: that is a serial answer. "
-                f"Start one Process per input so they can run at the same time")
-    for p in processes:
-        try:
-            alive = p.is_alive()
-        except ValueError:  # closed with close(): it was joined before
-            continue
-        except AssertionError:  # never started
-            return f"{p.name} was never started: call start() on every process"
-        if alive:
-            return f"{p.name} is still running: get() every result from the queue first, then join() each process"
-        if p.exitcode is None:
-            return f"{p.name} was never started: call start() on every process"
-        if p.exitcode != 0:
-            return f"{p.name} failed with exitcode {p.exitcode}: check the arguments you passed in args=(...)"
+def _function_problem(fn: Any, what: str) -> Feedback | None:
+    if is_placeholder(fn):
+        return not_attempted(f"define {what} in the cell above and run it, then run this check")
+    if not callable(fn):
+        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
     return None
 
 
-def check_results_in_order(results: Any, processes: Any, sizes: Sequence[int]) -> Feedback:
-    """Exercise 1: one process per size, results back through a queue, listed in the order of ``sizes``."""
-    if is_placeholder(results):
-        return not_attempted("set `results` to the list of cubic_sum(n) for n in SIZES, in that order")
-    expected = [cubic_sum(n) for n in sizes]
-    if not isinstance(results, (list, tuple)):
-        return failed(f"`results` should be a list of {len(sizes)} numbers, got {type(results).__name__}")
-    if results and all(isinstance(r, tuple) and len(r) == 2 for r in results):
-        return failed("`results` holds (label, value) pairs: keep only the values, in the order of SIZES")
-    if len(results) != len(sizes):
-        return failed(f"`results` has {len(results)} values, expected {len(sizes)}: did you get() one result "
-                      f"per process?")
-    problem = _process_problem(processes, len(sizes))
-    if problem:
-        return failed(problem)
-    if list(results) != expected:
-        if sorted(results) == sorted(expected):
-            return failed("results are out of order: a Queue hands them over in the order the processes "
-                          "finished. Use the label each worker sends to put every value in its place")
-        wrong = [i for i, (r, e) in enumerate(zip(results, expected, strict=True)) if r != e]
-        return failed(f"wrong values at positions {wrong}: expected cubic_sum(SIZES[i]) at position i")
-    return passed(f"all {len(sizes)} results are right and in input order, from {len(sizes)} processes")
-
-
-def check_drained_then_joined(data: Any, process: Any, n_bytes: int) -> Feedback:
-    """Exercise 2: the big result was read from the queue *before* the process was joined."""
-    if is_placeholder(data):
-        return not_attempted("set `data` to what the worker put on the queue and `p` to its Process")
-    if not isinstance(process, BaseProcess):
-        return failed(f"`p` should be the Process you started, got {type(process).__name__}")
+@remembers_rejections("results_in_order")
+@never_raises
+def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None = None) -> Feedback:
+    """Exercise 1: ``fn(ctx, sizes)`` starts one process per size, drains a queue, joins, returns in input order."""
+    problem = _function_problem(fn, "results_in_order")
+    if problem is not None:
+        return problem
+    sizes = list(sizes)
+    ctx = Context(context(start_method), cap=10.0, join_cap=10.0)
     try:
-        alive = process.is_alive()
-    except AssertionError:
-        return failed("`p` was never started: call p.start()")
-    except ValueError:
-        alive = False
-    if alive:
-        return failed("the process is still alive: it cannot exit while its result sits unread in the pipe. "
-                      "Call q.get() first, then p.join() (joining first waits forever)")
-    if process.exitcode is None:
-        return failed("`p` was never started: call p.start()")
-    if process.exitcode != 0:
-        return failed(f"the process exited with code {process.exitcode}; it should end normally with 0")
+        outcome = call_bounded(fn, (ctx, list(sizes)), TIME_LIMIT, state=ctx.state)
+        expected = [cubic_sum(n) for n in sizes]
+        message = (diagnose.creation_problem(ctx) or diagnose.start_problem(ctx, len(sizes), EXAMPLE)
+                   or diagnose.outcome_problem(outcome, "results_in_order", TIME_LIMIT)
+                   or diagnose.no_process_problem(ctx) or diagnose.describe_results(outcome.result, expected, sizes)
+                   or diagnose.order_problem(ctx) or diagnose.drain_problem(ctx) or diagnose.join_problem(ctx))
+    finally:
+        ctx.cleanup()
+    if message:
+        return failed(message)
+    return passed(f"all {len(sizes)} results are right and in input order, from {len(sizes)} processes that ran at "
+                  f"the same time: started, drained, then joined")
+
+
+def _ex2_timeouts(ctx: Context) -> str | None:
+    for call in ctx.journal.of("get", "join"):
+        if call.details.get("timeout") is None and call.details.get("block", True):
+            how = "q.get(timeout=30)" if call.what == "get" else "p.join(timeout=30)"
+            return (f"{call.what}() has no timeout=: if the child dies or hangs, it waits forever (and the notebook "
+                    f"with it). Write {how}")
+    return None
+
+
+def _ex2_join_first(ctx: Context, first_get: Call | None, n_bytes: int) -> str | None:
+    joins = ctx.journal.of("join")
+    early = [j for j in joins if first_get is None or j.begun < first_get.begun]
+    if not early or not any(p.started for p in ctx.processes):
+        return None
+    join = early[0]
+    if join.outcome == "alive":
+        waited = (f"join() without a timeout would have waited forever (the check stopped it after {JOIN_CAP:g} s)"
+                  if join.details.get("timeout") is None else
+                  f"join(timeout={join.details['timeout']!r}) gave up after {join.seconds:.1f} s with the child "
+                  f"still alive")
+    else:
+        waited = "here it returned only because the child had died"
+    return (f"you joined p before you read its data: {waited}. The child cannot exit until its {n_bytes:,} bytes "
+            f"have been read from the pipe, so drain first: data = q.get(timeout=30), then p.join(timeout=30)")
+
+
+@remembers_rejections("drain_then_join")
+@never_raises
+def check_drained_then_joined(fn: Any, n_bytes: int, start_method: str | None = None) -> Feedback:
+    """Exercise 2: ``fn(q, p)`` starts ``p``, reads its big result from ``q`` with a timeout, then joins ``p``."""
+    problem = _function_problem(fn, "drain_then_join")
+    if problem is not None:
+        return problem
+    ctx = Context(context(start_method), cap=10.0, join_cap=JOIN_CAP)
+    try:
+        q = ctx.Queue()
+        p = ctx.Process(target=big_result_to_queue, args=(q, n_bytes))
+        outcome = call_bounded(fn, (q, p), TIME_LIMIT, state=ctx.state)
+        message = _verdict_ex2(ctx, outcome, n_bytes)
+    finally:
+        ctx.cleanup()
+    if message:
+        return failed(message)
+    return passed(f"got all {n_bytes:,} bytes, and then the process exited with code 0: drain, then join")
+
+
+def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
+    (p,) = ctx.processes
+    gets = [g for g in ctx.journal.of("get") if g.outcome == "item"]
+    if ctx.journal.of("run"):
+        return ("you called p.run(), which runs big_result_to_queue right here, in this process: call p.start(), "
+                "which starts the child process")
+    if not p.started:
+        said = f" (your function raised {describe_error(outcome.error)})" if outcome.error is not None else ""
+        return (f"p was never started{said}: call p.start() first; a process that is not started puts nothing on the "
+                f"queue, so get() can only time out")
+    message = _ex2_join_first(ctx, gets[0] if gets else None, n_bytes)
+    if message:
+        return message
+    problem = diagnose.outcome_problem(outcome, "drain_then_join", TIME_LIMIT)
+    if problem:
+        return problem
+    if not gets:
+        return "you never read the data: call data = q.get(timeout=30) after p.start()"
+    if not ctx.journal.of("join"):
+        return ("you never joined p: after q.get(), call p.join(timeout=30), which waits for the child to exit (and "
+                "frees it)")
+    message = _ex2_timeouts(ctx)
+    if message:
+        return message
+    data = outcome.result
+    if data is None:
+        return "drain_then_join returned None: return the data you got from q.get()"
     if not isinstance(data, (bytes, bytearray)):
-        return failed(f"`data` should be the bytes the worker put on the queue, got {type(data).__name__}")
+        return f"drain_then_join should return the bytes from q.get(), got {type(data).__name__} {data!r:.40}"
     if len(data) != n_bytes:
-        return failed(f"`data` has {len(data):,} bytes, expected {n_bytes:,}: pass N_BYTES to the worker")
-    return passed(f"got all {n_bytes:,} bytes and the process then exited with code 0: drain, then join")
+        return f"the data has {len(data):,} bytes, expected {n_bytes:,}: return what q.get() gave you, unchanged"
+    if p.is_alive():
+        return ("p was still running when drain_then_join returned: its join(timeout=...) gave up too early; give it a "
+                "few seconds")
+    if p.exitcode != 0:
+        return f"the process exited with code {p.exitcode}; it should end normally, with 0"
+    return None

@@ -1,89 +1,185 @@
-"""Self-checks for lesson 02 (processes vs threads): each calls the student's function and says what is wrong."""
+"""Self-checks for lesson 02 (processes vs threads): each calls the student's function with inputs of its own
+choosing that record what happened (which thread ran each task, when each process started and was joined)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from ..machine import context
 from ..workloads import cubic_sum
-from . import Feedback, failed, is_placeholder, not_attempted, passed
+from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import processes as diagnose
+from .bounded import Outcome, call_bounded, describe_error, never_raises
+from .observe import Context
 
 IO_SECONDS = 0.2
-"""Each I/O task of exercise 1 waits this long: ``sleep_then_return(IO_SECONDS, value)``."""
+"""Each ``fetch(value)`` of exercise 1 waits at least this long, as a download would."""
+
+STAGGER = 0.04
+"""...and each earlier value this much longer than the next, so the first value finishes last."""
 
 IO_VALUES = ["a", "b", "c", "d", "e"]
-CPU_SIZES = [1_200_000, 300_000]  # the first job is the longest, so a shared Queue returns them reversed
+CPU_SIZES = [2_400_000, 600_000]  # the first job is the longest, so a shared Queue returns them reversed
+TIME_LIMIT = 30.0
+CPU_EXAMPLE = "ctx.Process(target=cubic_sum_to_queue, args=(q, n))"
 
 
-def _call(fn: Any, what: str, *args: Any) -> tuple[Any, float, float, Feedback | None]:
-    """Run the student's function; return (result, wall seconds, CPU seconds of this process, problem)."""
+def _function_problem(fn: Any, what: str) -> Feedback | None:
     if is_placeholder(fn):
-        return None, 0.0, 0.0, not_attempted(f"define {what} in the cell above and run it, then run this check")
+        return not_attempted(f"define {what} in the cell above and run it, then run this check")
     if not callable(fn):
-        return None, 0.0, 0.0, failed(f"{what} should be a function, got {type(fn).__name__} {fn!r:.60}")
-    wall, cpu = time.perf_counter(), time.process_time()
-    try:
-        result = fn(*args)
-    except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
-        return None, 0.0, 0.0, failed(f"{what} raised {type(exc).__name__}: {exc}")
-    return result, time.perf_counter() - wall, time.process_time() - cpu, None
+        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
+    return None
 
 
-def _compare(got: Any, expected: list[Any], inputs: list[Any]) -> Feedback | None:
+def _compare(got: Any, expected: list[Any], inputs: list[Any]) -> str | None:
     """The usual result mistakes: not a list, missing values (None), wrong values, right values out of order."""
     if not isinstance(got, (list, tuple)):
-        return failed(f"expected a list of {len(expected)} results, got {type(got).__name__} {got!r:.80}")
+        return f"expected a list of {len(expected)} results, got {type(got).__name__} {got!r:.80}"
     got = list(got)
     if got and all(g is None for g in got):
-        return failed("every result is None: a Thread or Process discards its target's return value. "
-                      "Collect results yourself (a queue, or a list you fill by position), or use an executor.")
+        return ("every result is None: a Thread or Process discards its target's return value. Collect results "
+                "yourself (a queue, or a list you fill by position), or use an executor.")
     if len(got) != len(expected):
-        return failed(f"expected {len(expected)} results (one per input {inputs!r:.60}), got {len(got)}")
+        return f"expected {len(expected)} results (one per input {inputs!r:.60}), got {len(got)}"
     if got == expected:
         return None
     if sorted(map(repr, got)) == sorted(map(repr, expected)):
-        return failed(f"results are out of order: got {got!r:.120} for inputs {inputs!r:.60}. Results must come "
-                      f"back in input order, but they were collected in the order the tasks finished (a shared "
-                      f"queue does that): keep each result at its input's position.")
+        return (f"results are out of order: got {got!r:.120} for inputs {inputs!r:.60}. Results must come back in "
+                f"input order, but they were collected in the order the tasks finished (a shared queue does "
+                f"that): keep each result at its input's position.")
     wrong = next(i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e)
-    return failed(f"result {wrong} (input {inputs[wrong]!r:.40}) is {got[wrong]!r:.60}, "
-                  f"expected {expected[wrong]!r:.60}")
+    return f"result {wrong} (input {inputs[wrong]!r:.40}) is {got[wrong]!r:.60}, expected {expected[wrong]!r:.60}"
 
 
+# --- exercise 1: threads for waiting ----------------------------------------------------------------------
+
+
+class _Fetches:
+    """A ``fetch(value)`` for the student's threads: it waits like a download and records who ran it, when."""
+
+    def __init__(self, values: list[Any]) -> None:
+        last = len(values) - 1
+        self.waits = {v: IO_SECONDS + STAGGER * (last - i) for i, v in enumerate(values)}
+        self.calls: list[tuple[int, Any, float, float]] = []  # (thread id, value, start, end)
+        self.begun = 0
+        self.thread_errors: list[BaseException] = []
+
+    def make(self) -> Callable[[Any], Any]:
+        def fetch(value: Any) -> Any:
+            """Wait like a download of ``value``, then return it."""
+            start = time.perf_counter()
+            self.begun += 1
+            time.sleep(self.waits.get(value, IO_SECONDS))
+            self.calls.append((threading.get_ident(), value, start, time.perf_counter()))
+            return value
+
+        return fetch
+
+    def state(self) -> tuple[int, int]:
+        return self.begun, len(self.calls)
+
+    def record_thread_error(self, args: Any) -> None:  # threading.excepthook
+        self.thread_errors.append(args.exc_value)
+
+
+def _threads_verdict(outcome: Outcome, fetches: _Fetches, values: list[Any]) -> str | None:
+    here = [c for c in fetches.calls if c[0] == outcome.thread_id]
+    if here:
+        return (f"fetch ran {len(here)} of {len(fetches.calls)} times in the thread that called run_in_threads, one "
+                f"call after another, so nothing overlapped. `threading.Thread(target=fetch(v))` (or "
+                f"`target=results.append(fetch(v))`) calls fetch at once, here, and gives Thread its return value as "
+                f"the target; t.run() also runs it here. Pass the function and its arguments, "
+                f"threading.Thread(target=work, args=(i, v)), and call start()")
+    if not outcome.finished:
+        waited = (f"has waited {outcome.wall:.0f} s with no fetch running" if outcome.stalled
+                  else f"did not return within {TIME_LIMIT:g} s")
+        return (f"run_in_threads {waited}: something waits forever, e.g. q.get() on a queue no thread puts on "
+                f"(was every thread started with start()?)")
+    if outcome.error is not None:
+        hint = ""
+        if "start" in str(outcome.error):
+            hint = ": start() each thread once, and only then join() it"
+        return f"run_in_threads raised {describe_error(outcome.error)}{hint}"
+    if fetches.thread_errors:
+        return f"a thread raised {describe_error(fetches.thread_errors[0])}: its target must be a function it can call"
+    if len(fetches.calls) < len(values):
+        return (f"fetch was called {len(fetches.calls)} times for {len(values)} values: each thread should run "
+                f"fetch(value) for one value")
+    problem = _compare(outcome.result, list(values), values)
+    if problem:
+        return problem
+    starts, ends = [c[2] for c in fetches.calls], [c[3] for c in fetches.calls]
+    if max(starts) >= min(ends):
+        return (f"the {len(values)} waits did not all overlap ({outcome.wall:.2f} s in all): a thread was started only "
+                f"after another had finished. Start every thread before you join any of them.")
+    return None
+
+
+@remembers_rejections("run_in_threads")
+@never_raises
 def check_io_threads(fn: Any) -> Feedback:
-    """Exercise 1: ``fn(values)`` runs ``sleep_then_return(IO_SECONDS, v)`` for each value in threads."""
-    result, wall, _, problem = _call(fn, "run_in_threads", list(IO_VALUES))
+    """Exercise 1: ``fn(fetch, values)`` runs ``fetch(v)`` for each value in its own thread, results in order."""
+    problem = _function_problem(fn, "run_in_threads")
     if problem is not None:
         return problem
-    problem = _compare(result, list(IO_VALUES), IO_VALUES)
-    if problem is not None:
-        return problem
-    serial = IO_SECONDS * len(IO_VALUES)
-    if wall >= 0.75 * serial:
-        return failed(f"the {len(IO_VALUES)} waits took {wall:.2f} s, as long as running them one after another "
-                      f"({serial:.2f} s): start every thread before you join any of them.")
-    return passed(f"{len(IO_VALUES)} results in input order in {wall:.2f} s (one after another: {serial:.2f} s). "
+    values = list(IO_VALUES)
+    fetches = _Fetches(values)
+    before, threading.excepthook = threading.excepthook, fetches.record_thread_error
+    try:
+        outcome = call_bounded(fn, (fetches.make(), list(values)), TIME_LIMIT, state=fetches.state)
+    finally:
+        threading.excepthook = before
+    message = _threads_verdict(outcome, fetches, values)
+    if message:
+        return failed(message)
+    serial = sum(fetches.waits.values())
+    return passed(f"{len(values)} results in input order in {outcome.wall:.2f} s (one after another: {serial:.2f} s). "
                   f"Waiting releases the GIL, so threads overlap their waits.")
 
 
-def check_cpu_processes(fn: Any, sizes: list[int] | None = None) -> Feedback:
-    """Exercise 2: ``fn(ns)`` computes ``[cubic_sum(n) for n in ns]`` in child processes, in input order.
+# --- exercise 2: processes for computing ------------------------------------------------------------------
 
-    A serial or threaded answer does the work in this process, which shows in this process's CPU time.
+
+def _cpu_problem(outcome: Outcome, cpu_needed: float) -> str | None:
+    if outcome.cpu >= 0.5 * cpu_needed:
+        return (f"the sums were computed in this process (it used {outcome.cpu:.2f} s of CPU; the sums need about "
+                f"{cpu_needed:.2f} s): calling cubic_sum here, or in threads, does not use other cores. Start "
+                f"{CPU_EXAMPLE} for each n.")
+    return None
+
+
+@remembers_rejections("cubic_sums_in_processes")
+@never_raises
+def check_cpu_processes(fn: Any, sizes: list[int] | None = None, start_method: str | None = None) -> Feedback:
+    """Exercise 2: ``fn(ctx, ns)`` computes ``[cubic_sum(n) for n in ns]`` in child processes that run at once.
+
+    The check's ``ctx`` records when each process was started and joined and each result read, so it sees a
+    serial answer in children (start, get, join, next) as surely as a serial answer here, which shows in this
+    process's CPU time.
     """
+    problem = _function_problem(fn, "cubic_sums_in_processes")
+    if problem is not None:
+        return problem
     sizes = list(CPU_SIZES if sizes is None else sizes)
     cpu_needed = time.process_time()
     expected = [cubic_sum(n) for n in sizes]
     cpu_needed = time.process_time() - cpu_needed
-    result, wall, cpu, problem = _call(fn, "cubic_sums_in_processes", sizes)
-    if problem is not None:
-        return problem
-    problem = _compare(result, expected, sizes)
-    if problem is not None:
-        return problem
-    if cpu >= 0.5 * cpu_needed:
-        return failed(f"the sums were computed in this process (it used {cpu:.2f} s of CPU; the sums need about "
-                      f"{cpu_needed:.2f} s): calling cubic_sum here, or in threads, does not use other cores. Start "
-                      f"ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for each n.")
-    return passed(f"{len(sizes)} sums in input order, computed in child processes ({wall:.2f} s; this process "
-                  f"only used {cpu:.2f} s of CPU).")
+    ctx = Context(context(start_method), cap=TIME_LIMIT, join_cap=TIME_LIMIT)
+    try:
+        outcome = call_bounded(fn, (ctx, list(sizes)), TIME_LIMIT, state=ctx.state)
+        message = (diagnose.creation_problem(ctx) or diagnose.start_problem(ctx, len(sizes), CPU_EXAMPLE)
+                   or diagnose.outcome_problem(outcome, "cubic_sums_in_processes", TIME_LIMIT)
+                   or (not ctx.processes and _cpu_problem(outcome, cpu_needed)) or diagnose.no_process_problem(ctx)
+                   or _compare(outcome.result, expected, sizes)
+                   or diagnose.order_problem(ctx) or diagnose.drain_problem(ctx) or diagnose.join_problem(ctx)
+                   or (cpu_needed >= 0.1 and _cpu_problem(outcome, cpu_needed)))
+    finally:
+        ctx.cleanup()
+    if message:
+        return failed(message)
+    return passed(f"{len(sizes)} sums in input order, computed in {len(sizes)} child processes that ran at the same "
+                  f"time ({outcome.wall:.2f} s; this process only used {outcome.cpu:.2f} s of CPU).")

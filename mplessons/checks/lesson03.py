@@ -1,125 +1,223 @@
-"""Self-checks for lesson 03 (Pool and ProcessPoolExecutor): each runs the student's function on a real pool.
+"""Self-checks for lesson 03 (Pool and ProcessPoolExecutor): each runs the student's function on a real pool,
+wrapped so that the check sees which API was used and whether each task was submitted before the previous
+one had finished (``pools``).
 
-The tasks wait ``lessons_pool.NAP`` seconds each, so the time a batch takes tells a parallel answer (about
-one wait per worker round) from one that waits for each result before submitting the next (one wait per task),
-however busy the machine is.
+The tasks wait ``abs(x) * LINGER`` seconds and the first item is the biggest, so they finish in another order
+than they were submitted: an answer that collects results in finishing order cannot pass by luck.
 """
 
 from __future__ import annotations
 
-import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
-from ..lessons_pool import NAP, fragile_square, nap, slow_square
+from ..lessons_pool import LINGER, lingering_fragile_square, lingering_square, nap
 from ..machine import context
-from . import Feedback, failed, is_placeholder, not_attempted, passed
+from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .bounded import Outcome, call_bounded, describe_error, never_raises
+from .observe import Journal
+from .pools import Executor, Pool
 
 WORKERS = 4
-ASYNC_ITEMS = [3, 1, 4, 1, 5, 9, 2, 6]
-FRAGILE_ITEMS = [3, -1, 2, 0, -5, 4, 1, 5]
+ASYNC_ITEMS = [9, 2, 6, 3, 8, 4, 7, 5]
+FRAGILE_ITEMS = [8, -2, 5, 3, -6, 4, 2, 7]
+TIME_LIMIT = 30.0
 
 
 def _serial_seconds(items: list[Any]) -> float:
-    return NAP * len(items)
+    return sum(abs(x) for x in items) * LINGER
 
 
-def _too_slow(wall: float, items: list[Any], advice: str) -> Feedback | None:
-    serial = _serial_seconds(items)
-    if wall >= 0.75 * serial:
-        return failed(f"{len(items)} tasks of {NAP:.2f} s took {wall:.2f} s on {WORKERS} workers, as long as one "
-                      f"after another ({serial:.2f} s): {advice}")
-    return None
-
-
-def _describe_order(got: list[Any], expected: list[Any], items: list[Any]) -> Feedback | None:
-    if got == expected:
-        return None
-    if len(got) == len(expected) and sorted(map(repr, got)) == sorted(map(repr, expected)):
-        return failed(f"results are out of order: got {got!r:.120} for inputs {items!r}, expected {expected!r:.120}. "
-                      f"Keep the results in the order you submitted the tasks (a callback or as_completed "
-                      f"gives them in the order they finish).")
-    if len(got) != len(expected):
-        return failed(f"expected {len(expected)} results, one per input, got {len(got)}")
-    wrong = next(i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e)
-    return failed(f"result {wrong} (input {items[wrong]!r}) is {got[wrong]!r:.60}, expected {expected[wrong]!r:.60}")
-
-
-def _run_student(fn: Any, what: str, pool: Any, func: Any, items: list[Any]) -> tuple[Any, float, Feedback | None]:
-    wall = time.perf_counter()
-    try:
-        result = fn(pool, func, list(items))
-    except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
-        return None, 0.0, failed(f"{what} raised {type(exc).__name__}: {exc}")
-    wall = time.perf_counter() - wall
-    if not isinstance(result, (list, tuple)):
-        return None, wall, failed(f"{what} should return a list of results, got {type(result).__name__} "
-                                  f"{result!r:.80}")
-    return list(result), wall, None
-
-
-def _placeholder_problem(fn: Any, what: str) -> Feedback | None:
+def _function_problem(fn: Any, what: str) -> Feedback | None:
     if is_placeholder(fn):
         return not_attempted(f"define {what} in the cell above and run it, then run this check")
     if not callable(fn):
-        return failed(f"{what} should be a function, got {type(fn).__name__} {fn!r:.60}")
+        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
     return None
 
 
+def _progress(journal: Journal, tasks: list[Any], finished: str) -> Any:
+    return len(journal.calls), sum(bool(getattr(t, finished)()) for t in tasks)
+
+
+def _stalled(outcome: Outcome, what: str) -> str | None:
+    if outcome.finished:
+        return None
+    waited = f"has waited {outcome.wall:.0f} s with no task finishing" if outcome.stalled else \
+        f"did not return within {TIME_LIMIT:g} s"
+    return f"{what} {waited}: something waits for a result that never comes"
+
+
+def _order(got: list[Any], expected: list[Any], items: list[Any]) -> str | None:
+    if got == expected:
+        return None
+    if len(got) == len(expected) and sorted(map(repr, got)) == sorted(map(repr, expected)):
+        return (f"results are out of order: got {got!r:.120} for inputs {items!r}, expected {expected!r:.120}. Keep "
+                f"the results in the order you submitted the tasks (a callback or as_completed gives them in the "
+                f"order they finish).")
+    if len(got) != len(expected):
+        return f"expected {len(expected)} results, one per input, got {len(got)}"
+    wrong = next(i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e)
+    return f"result {wrong} (input {items[wrong]!r}) is {got[wrong]!r:.60}, expected {expected[wrong]!r:.60}"
+
+
+# --- exercise 1: apply_async ------------------------------------------------------------------------------
+
+
+def _apply_async_usage(journal: Journal, items: list[Any]) -> str | None:
+    other = [c for c in journal.calls if c.what in ("map", "map_async", "imap", "imap_unordered", "starmap",
+                                                     "starmap_async")]
+    if other:
+        return (f"you used pool.{other[0].what}: it gets the job done, but this exercise is about apply_async. Submit "
+                f"each item with pool.apply_async(func, (x,)), then call .get() on each result")
+    if journal.of("apply"):
+        return ("pool.apply(func, (x,)) waits for its result before it returns, so the tasks run one after another: "
+                "use pool.apply_async, which returns at once")
+    calls = journal.of("apply_async")
+    if not calls:
+        return "your function did not call pool.apply_async on the pool it was given"
+    for call in calls:
+        func, args = call.details["func"], call.details["args"]
+        if not callable(func):
+            return (f"apply_async got {func!r:.40} as its function: apply_async(func(x)) calls func right here and "
+                    f"submits its result. Pass the function and its arguments: pool.apply_async(func, (x,))")
+        if isinstance(args, (tuple, list)) and len(args) > 1 and list(args) == list(items):
+            return ("apply_async(func, items) submits one task that calls func with every item as an argument: "
+                    "submit one task per item, pool.apply_async(func, (x,))")
+        if not isinstance(args, (tuple, list)):
+            return (f"apply_async(func, (x)) passes x itself ({args!r:.20}), not a tuple of arguments: (x) is just x "
+                    f"in parentheses. Write (x,) with the comma (lesson 01, section 2)")
+    return None
+
+
+@remembers_rejections("all_with_apply_async")
+@never_raises
 def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 1: ``fn(pool, func, items)`` returns ``[func(x) for x in items]`` using ``pool.apply_async``."""
-    problem = _placeholder_problem(fn, "all_with_apply_async")
+    problem = _function_problem(fn, "all_with_apply_async")
     if problem is not None:
         return problem
-    items = list(ASYNC_ITEMS)
-    with context(start_method).Pool(WORKERS) as pool:
-        pool.map(nap, [0.02] * WORKERS, chunksize=1)  # let every worker finish starting before the clock runs
-        result, wall, problem = _run_student(fn, "all_with_apply_async", pool, slow_square, items)
-    if problem is not None:
-        return problem
+    items, journal = list(ASYNC_ITEMS), Journal()
+    with context(start_method).Pool(WORKERS) as real:
+        real.map(nap, [0.02] * WORKERS, chunksize=1)  # let every worker finish starting before the clock runs
+        pool = Pool(real, journal)
+        outcome = call_bounded(fn, (pool, lingering_square, list(items)), TIME_LIMIT,
+                               state=lambda: _progress(journal, pool._results, "ready"))
+    message = _stalled(outcome, "all_with_apply_async") or _apply_async_usage(journal, items)
+    if message is None and outcome.error is not None:
+        message = f"all_with_apply_async raised {describe_error(outcome.error)}"
+    message = message or _ex1_results(outcome.result, items, journal)
+    if message:
+        return failed(message)
+    return passed(f"{len(items)} results in input order in {outcome.wall:.2f} s, every task submitted before the "
+                  f"first .get() (one after another: {_serial_seconds(items):.2f} s).")
+
+
+def _ex1_results(result: Any, items: list[Any], journal: Journal) -> str | None:
+    if not isinstance(result, (list, tuple)):
+        return f"all_with_apply_async should return a list of results, got {type(result).__name__} {result!r:.80}"
+    result = list(result)
     if result and all(r is None for r in result):
-        return failed("every result is None: keep the AsyncResult objects apply_async returns and call .get() on "
-                      "each (a callback's return value is thrown away).")
-    if result and all(hasattr(r, "get") and hasattr(r, "ready") for r in result):
-        return failed("you returned the AsyncResult objects themselves: call .get() on each to get its value.")
-    problem = _describe_order(result, [x * x for x in items], items)
-    if problem is not None:
+        return ("every result is None: keep the AsyncResult objects apply_async returns and call .get() on each (a "
+                "callback's return value is thrown away).")
+    if result and all(isinstance(r, AsyncResult) for r in result):
+        return "you returned the AsyncResult objects themselves: call .get() on each to get its value."
+    problem = _order(result, [x * x for x in items], items)
+    if problem:
         return problem
-    problem = _too_slow(wall, items, "calling .get() right after each apply_async waits for that task before the "
-                                     "next is submitted. Submit them all first, then .get() each.")
-    if problem is not None:
-        return problem
-    return passed(f"{len(items)} results in input order in {wall:.2f} s (one after another: "
-                  f"{_serial_seconds(items):.2f} s).")
+    if any(c.details["earlier_done"] for c in journal.of("apply_async")):
+        return ("each task was submitted only after the previous one had finished: calling .get() right after each "
+                "apply_async waits for that task, so the tasks ran one after another. Submit them all first, then "
+                ".get() each.")
+    return None
 
 
+# --- exercise 2: failures with ProcessPoolExecutor --------------------------------------------------------
+
+
+def _submit_usage(journal: Journal) -> str | None:
+    if journal.of("map"):
+        return ("you used executor.map: it raises the first task's error when you reach that result, and every "
+                "result after it is lost. Submit each item with executor.submit(func, x), then call each future's "
+                ".result() inside its own try/except")
+    calls = journal.of("submit")
+    if not calls:
+        return "your function did not call executor.submit on the executor it was given"
+    for call in calls:
+        func, args = call.details["func"], call.details["args"]
+        if not callable(func):
+            return (f"executor.submit got {func!r:.40} as its function: submit(func(x)) calls func right here (where a "
+                    f"failing task raises in your function) and submits its result. Pass the function and its "
+                    f"arguments: executor.submit(func, x)")
+        if len(args) == 1 and isinstance(args[0], tuple):
+            return (f"executor.submit(func, {args[0]!r}) passes the tuple as one argument: submit takes the arguments "
+                    f"themselves, executor.submit(func, x) (apply_async is the one that wants a tuple)")
+    return None
+
+
+def _ex2_error(error: BaseException, items: list[Any]) -> str:
+    if isinstance(error, ValueError) and "negative input" in str(error):
+        return (f"a task's {describe_error(error)} escaped from results_or_errors, so the results of the other tasks "
+                f"were lost: call each future's .result() inside try/except ValueError (or Exception) as exc, and "
+                f"put exc in the list")
+    return f"results_or_errors raised {describe_error(error)}"
+
+
+def _ex2_results(result: Any, items: list[Any], journal: Journal) -> str | None:
+    if not isinstance(result, (list, tuple)):
+        return f"results_or_errors should return a list, got {type(result).__name__} {result!r:.80}"
+    result = list(result)
+    failing = [i for i, x in enumerate(items) if x < 0]
+    if result and all(isinstance(r, Future) for r in result):
+        return "you returned the Future objects themselves: call .result() on each, inside try/except."
+    stopped = result[:-1] if result and isinstance(result[-1], BaseException) else result
+    if len(stopped) == failing[0] < len(items):
+        return (f"your list stops at the first failing task (input {items[failing[0]]}): the try/except is around the "
+                f"whole loop, so the first error ended it. Put try/except around each future.result()")
+    if len(result) == len(items) - len(failing):
+        return ("your list leaves the failing tasks out: for a task that raised, put the exception object itself in "
+                "the list (except ValueError as exc: ... exc), so every item keeps its position")
+    if any(isinstance(r, str) and r.startswith("negative input") for r in result):
+        return ("for a failing task, put the exception object itself in the list (except ValueError as exc: ... exc), "
+                "not its message.")
+    if len(result) == len(items) and all(result[i] is None for i in failing):
+        return (f"at the positions of the failing tasks {failing} your list has None: put the exception object "
+                f"itself there (except ValueError as exc: ... exc)")
+    shown = [type(r).__name__ if isinstance(r, BaseException) else r for r in result]
+    problem = _order(shown, ["ValueError" if x < 0 else x * x for x in items], items)
+    if problem:
+        return problem
+    if any(c.details["earlier_done"] for c in journal.of("submit")):
+        return ("each task was submitted only after the previous one had finished: calling .result() right after "
+                "each submit waits for that task, so the tasks ran one after another. Submit them all first, then "
+                "collect the results.")
+    return None
+
+
+@remembers_rejections("results_or_errors")
+@never_raises
 def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 2: ``fn(executor, func, items)`` returns each result, or the exception a task raised, in order."""
-    problem = _placeholder_problem(fn, "results_or_errors")
+    problem = _function_problem(fn, "results_or_errors")
     if problem is not None:
         return problem
-    items = list(FRAGILE_ITEMS)
-    with ProcessPoolExecutor(WORKERS, mp_context=context(start_method)) as executor:
-        list(executor.map(nap, [0.02] * WORKERS))  # start the workers before the clock runs
-        result, wall, problem = _run_student(fn, "results_or_errors", executor, fragile_square, items)
-    if problem is not None:
-        if "raised ValueError" in problem.message:
-            return failed(problem.message + " — one failing task must not lose the others: call each "
-                          "future's .result() inside try/except (executor.map stops at the first error).")
-        return problem
-    if result and all(hasattr(r, "result") and hasattr(r, "done") for r in result):
-        return failed("you returned the Future objects themselves: call .result() on each, inside try/except.")
-    shown = [type(r).__name__ if isinstance(r, BaseException) else r for r in result]
-    expected_shown = ["ValueError" if x < 0 else x * x for x in items]
-    if any(isinstance(r, str) and r.startswith("negative input") for r in result):
-        return failed("for a failing task, put the exception object itself in the list (except ValueError as exc: "
-                      "... exc), not its message.")
-    problem = _describe_order(shown, expected_shown, items)
-    if problem is not None:
-        return problem
-    problem = _too_slow(wall, items, "calling .result() right after each submit waits for that task before the next "
-                                     "is submitted. Submit them all first, then collect the results.")
-    if problem is not None:
-        return problem
-    return passed(f"{len(items)} results in input order, {expected_shown.count('ValueError')} of them errors, in "
-                  f"{wall:.2f} s (one after another: {_serial_seconds(items):.2f} s).")
+    items, journal = list(FRAGILE_ITEMS), Journal()
+    real = ProcessPoolExecutor(WORKERS, mp_context=context(start_method))
+    try:
+        list(real.map(nap, [0.02] * WORKERS))  # start the workers before the clock runs
+        executor = Executor(real, journal)
+        outcome = call_bounded(fn, (executor, lingering_fragile_square, list(items)), TIME_LIMIT,
+                               state=lambda: _progress(journal, executor._futures, "done"))
+    finally:
+        real.shutdown(wait=True, cancel_futures=True)  # a rejected attempt leaves no queued tasks behind
+    message = _stalled(outcome, "results_or_errors") or _submit_usage(journal)
+    if message is None and outcome.error is not None:
+        message = _ex2_error(outcome.error, items)
+    message = message or _ex2_results(outcome.result, items, journal)
+    if message:
+        return failed(message)
+    errors = sum(x < 0 for x in items)
+    return passed(f"{len(items)} results in input order, {errors} of them errors, in {outcome.wall:.2f} s, every task "
+                  f"submitted before the first .result() (one after another: {_serial_seconds(items):.2f} s).")
+

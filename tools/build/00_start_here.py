@@ -154,6 +154,12 @@ for method in multiprocessing.get_all_start_methods():
     md("""
 The same function ran under every start method this machine has, including those that import it afresh.
 
+A `%%worker_module` cell becomes a file of its own, so it sees only what it defines or imports itself, never the
+notebook's other cells: import what it uses (`import random`) in the cell itself, and pass the notebook's variables
+to its functions as arguments. If the cell uses a name it cannot see, the magic says so at once, with the fix. An
+`if __name__ == "__main__":` block in such a cell never runs (the cell is imported, so `__name__` is the module's
+name, `my_jobs`): put that code in the next cell, which runs in the notebook.
+
 ## Key points
 
 * `spawn` and `forkserver` workers look up the function they run by module and name; a function from a notebook

@@ -78,35 +78,36 @@ become one argument.)
         """
 ### Exercise 1 · One process per input, results in input order
 
-Start **one process per size** in `SIZES`, each running `labelled_cubic_sum(q, i, n)`, which puts the pair
-`(i, cubic_sum(n))` on the queue. Collect the results so that `results[i] == cubic_sum(SIZES[i])`, and keep the
-started processes in a list `processes`. Remember: results arrive in the order the processes finish, and the
+Write `results_in_order(ctx, sizes)`: start **one process per size**, each running `labelled_cubic_sum(q, i, n)`,
+which puts the pair `(i, cubic_sum(n))` on the queue `q`; get one result per process, then join the processes,
+and return the values so that `results[i] == cubic_sum(sizes[i])`. Make the queue and the processes with the
+`ctx` your function is given: the check calls it with a context of its own, which records when each process is
+started and joined and each result is read. Remember: results arrive in the order the processes finish, and the
 biggest size finishes last.
 """,
         """
 from mplessons.lessons_queue import labelled_cubic_sum
 
 SIZES = [200_000, 100_000, 50_000, 25_000]
-q = ctx.Queue()
 
 # your code here: start the processes, get() one result per process, then join them
-processes = ...
-results = ...
+results_in_order = ...  # replace ... with your function (a def with the same name)
 """,
         """
-q = ctx.Queue()
-processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(SIZES)]
-for p in processes:
-    p.start()
-pairs = [q.get(timeout=30) for _ in processes]  # (label, value), in the order the processes finished
-for p in processes:
-    p.join()
-results = [value for _, value in sorted(pairs)]  # the labels put each value back in its place
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    pairs = [q.get(timeout=30) for _ in processes]  # (label, value), in the order the processes finished
+    for p in processes:
+        p.join()
+    return [value for _, value in sorted(pairs)]  # the labels put each value back in its place
 """,
         """
 from mplessons.checks import lesson01
 
-lesson01.check_results_in_order(results, processes, SIZES)
+lesson01.check_results_in_order(results_in_order, SIZES)
 """,
     ),
     md("""
@@ -270,25 +271,25 @@ print(f"received {len(data):,} bytes | alive = {p.is_alive()} | exitcode = {p.ex
         """
 ### Exercise 2 · Drain, then join
 
-Start a process running `big_result_to_queue(q, N_BYTES)` and get its data in the right order, so that nothing
-waits on anything else. Name the received bytes `data` and the process `p`. Use `timeout=` on `get()` and
-`join()` so that a mistake cannot hang the notebook.
+Write `drain_then_join(q, p)`. `p` is a process that has not been started yet; once started, it puts `N_BYTES`
+bytes on the queue `q` (it runs `big_result_to_queue(q, N_BYTES)`). Start it, read its data and wait for it to
+end, in the order in which nothing waits on anything else, and return the data. Use `timeout=` on `get()` and
+`join()`, so that a mistake cannot hang the notebook. The check makes `q` and `p` itself and records the order
+of your calls.
 """,
         """
-q = ctx.Queue()
-# your code here: make p, start it, drain the queue into `data`, then join p
-p = ...
-data = ...
+# your code here: start p, drain the queue, then join p
+drain_then_join = ...  # replace ... with your function (a def with the same name)
 """,
         """
-q = ctx.Queue()
-p = ctx.Process(target=big_result_to_queue, args=(q, N_BYTES))
-p.start()
-data = q.get(timeout=30)  # drain first ...
-p.join(timeout=30)  # ... then join
+def drain_then_join(q, p):
+    p.start()
+    data = q.get(timeout=30)  # drain first ...
+    p.join(timeout=30)  # ... then join
+    return data
 """,
         """
-lesson01.check_drained_then_joined(data, p, N_BYTES)
+lesson01.check_drained_then_joined(drain_then_join, N_BYTES)
 """,
     ),
     md("""

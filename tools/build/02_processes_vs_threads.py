@@ -263,20 +263,21 @@ less (there are no processes to start).
         """
 ### Exercise 1 · Threads for waiting
 
-Write `run_in_threads(values)`: for each value start a `threading.Thread` that runs
-`sleep_then_return(0.2, value)`, and return the list of results **in the order of `values`**. A thread throws its
-target's return value away, so give each thread a way to hand its result back (a list you fill by position works;
-so does a `queue.Queue` of `(index, value)` pairs). The check calls your function with five values and times it.
+Write `run_in_threads(fetch, values)`: for each value start a `threading.Thread` that runs `fetch(value)`, and
+return the list of results **in the order of `values`**. A thread throws its target's return value away, so give
+each thread a way to hand its result back (a list you fill by position works; so does a `queue.Queue` of
+`(index, value)` pairs). The check calls your function with five values and a `fetch` that waits like a download
+(0.2 s or a little more, as `sleep_then_return(0.2, value)` would), and notes which thread ran each call, and when.
 """,
         """
 run_in_threads = ...  # replace ... with your function (a def with the same name)
 """,
         """
-def run_in_threads(values):
+def run_in_threads(fetch, values):
     results = [None] * len(values)
 
     def work(i, value):
-        results[i] = sleep_then_return(0.2, value)
+        results[i] = fetch(value)
 
     threads = [threading.Thread(target=work, args=(i, v)) for i, v in enumerate(values)]
     for t in threads:
@@ -295,21 +296,23 @@ lesson02.check_io_threads(run_in_threads)
         """
 ### Exercise 2 · Processes for computing
 
-Write `cubic_sums_in_processes(ns)`: compute `cubic_sum(n)` for every `n` in `ns`, each in its own
-`ctx.Process` with `cubic_sum_to_queue` as the target, and return the sums **in the order of `ns`**. Careful: a
-single shared queue hands results back in the order the processes *finish*. The check gives the longest job
-first, and it can tell whether the sums were computed in this process (serially or in threads) or in children.
+Write `cubic_sums_in_processes(ctx, ns)`: compute `cubic_sum(n)` for every `n` in `ns`, each in its own
+`ctx.Process` with `cubic_sum_to_queue` as the target, all running at the same time, and return the sums **in the
+order of `ns`**. Careful: a single shared queue hands results back in the order the processes *finish*. Use the
+`ctx` your function is given: the check passes a context of its own, which records when each process is started
+and joined. It gives the longest job first, and it can tell whether the sums were computed in this process
+(serially or in threads) or in children.
 """,
         """
 cubic_sums_in_processes = ...  # replace ... with your function (a def with the same name)
 """,
         """
-def cubic_sums_in_processes(ns):
+def cubic_sums_in_processes(ctx, ns):
     queues = [ctx.Queue() for _ in ns]  # one queue per process: its result cannot get mixed up
     processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for q, n in zip(queues, ns, strict=True)]
     for p in processes:
         p.start()
-    results = [q.get() for q in queues]  # drain before join
+    results = [q.get(timeout=60) for q in queues]  # drain before join
     for p in processes:
         p.join()
     return results

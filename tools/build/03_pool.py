@@ -378,8 +378,9 @@ when the notebooks are tested.)
 ### Exercise 1 · `apply_async` without waiting in between
 
 Write `all_with_apply_async(pool, func, items)` that returns `[func(x) for x in items]`, computed with
-`pool.apply_async`, in the order of `items`. The check gives it a pool of 4 workers, a `func` that waits 0.15 s, and
-8 items; it tells a parallel answer from one that waits for each task before submitting the next.
+`pool.apply_async`, in the order of `items`. The check gives it a pool of 4 workers that records how it is used, a
+`func` that waits longer for bigger inputs (up to about 0.3 s), and 8 items, the biggest first; it tells a parallel
+answer from one that waits for each task before submitting the next.
 """,
         """
 all_with_apply_async = ...  # replace ... with your function (a def with the same name)
@@ -401,8 +402,9 @@ lesson03.check_apply_async(all_with_apply_async)
 
 Write `results_or_errors(executor, func, items)` for a `ProcessPoolExecutor`: it returns a list with, for each item
 in order, `func(item)` or, if that raised, the **exception object**. (`executor.map` stops at the first error, so
-submit each task and handle each `future.result()` on its own.) The check uses `fragile_square`, which raises
-`ValueError` for negative inputs.
+submit each task and handle each `future.result()` on its own.) The check passes an executor that records how it
+is used and a `func` that, like `fragile_square`, raises `ValueError` for negative inputs; it waits longer for
+bigger inputs, so the tasks finish in another order than they were submitted.
 """,
         """
 results_or_errors = ...  # replace ... with your function (a def with the same name)
