@@ -101,7 +101,7 @@ def is_infrastructure(obj: Any) -> bool:
 # --- processes and threads -----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class Started:
     """A process or thread that the student's code created, with what it was asked to run."""
 
