@@ -124,8 +124,8 @@ def locked_count(counter, times):
 """), says=("lost",)),
             Answer("1 added instead of amount", worker(LOCKED.replace("+= amount", "+= 1")),
                    says=("Add `amount`",)),
-            Answer("defined in a plain cell, without %%worker_module", f"def safe_add(counter, amount, times):\n{LOCKED}",
-                   says=("plain notebook cell", "%%worker_module")),
+            Answer("defined in a plain cell, without %%worker_module",
+                   f"def safe_add(counter, amount, times):\n{LOCKED}", says=("plain notebook cell", "%%worker_module")),
         ],
         right=[
             Answer("the hidden solution", worker(LOCKED)),
