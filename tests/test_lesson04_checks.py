@@ -79,6 +79,28 @@ def test_grid_names_the_mistake(mistake, says):
     assert not feedback and feedback.attempted and says in feedback.message, feedback.message
 
 
+def test_grid_accepts_a_raw_array_and_names_a_pool():
+    ctx = mplessons.context()
+
+    def raw(rows, cols):
+        flat = ctx.RawArray("d", rows * cols)
+        workers = [ctx.Process(target=fill_row, args=(flat, (rows, cols), r)) for r in range(rows)]
+        for p in workers:
+            p.start()
+        for p in workers:
+            p.join()
+        return np.ctypeslib.as_array(flat).reshape(rows, cols)
+
+    def through_a_pool(rows, cols):
+        flat = ctx.Array("d", rows * cols)
+        with ctx.Pool(2) as pool:
+            pool.starmap(fill_row, [(flat, (rows, cols), r) for r in range(rows)])
+        return np.frombuffer(flat.get_obj()).reshape(rows, cols)
+
+    assert check_grid(raw)
+    assert "Process(args=...)" in check_grid(through_a_pool).message
+
+
 def test_grid_rejects_a_fixed_shape_and_a_missing_return():
     right = grid_function(mplessons.context())
     assert "expected (2, 5)" in check_grid(lambda rows, cols: right(3, 4)).message

@@ -180,7 +180,10 @@ def _grid_attempt(fill_grid: Any, shape: tuple[int, int], timeout: float) -> str
         return (f"fill_grid({rows}, {cols}) did not return within {timeout:g} s: is a join() waiting for a "
                 "process that never ends? (this check stopped its processes)")
     if outcome.error is not None:
-        hint = ": start() every process before you join() it" if "join a started" in str(outcome.error) else ""
+        text = str(outcome.error)
+        hint = (": start() every process before you join() it" if "join a started" in text else
+                ": a shared Array reaches a child only when it starts, in Process(args=...), not in a Pool's "
+                "tasks" if "through inheritance" in text else "")
         return f"fill_grid({rows}, {cols}) raised {describe_error(outcome.error)}{hint}"
     return (_grid_problem(outcome.value, shape) or _processes_problem(watch, unjoined, shape)
             or _values_problem(outcome.value, watch, shape))

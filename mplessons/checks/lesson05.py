@@ -187,7 +187,7 @@ def _run_twice(fn: Callable[..., Any], times: int, start_method: str | None,
 def _code_names(fn: Any) -> set[str]:
     """Global and attribute names that ``fn`` (and functions nested in it) use."""
     names: set[str] = set()
-    pending = [fn.__code__]
+    pending = [getattr(fn, "__code__", None)] if hasattr(fn, "__code__") else []
     while pending:
         code = pending.pop()
         names.update(code.co_names)
@@ -202,7 +202,7 @@ def _lock_problem(fn: Any) -> str | None:
         return ("safe_add makes a new lock every time it runs, so each process holds a lock of its own, which "
                 "protects nothing. Use the counter's own lock: `with counter.get_lock():`")
     for name in sorted(names):
-        value = fn.__globals__.get(name)
+        value = getattr(fn, "__globals__", {}).get(name)
         if isinstance(value, _THREAD_LOCKS):
             return (f"`{name}` is a threading lock: it coordinates the threads of one process, not two "
                     "processes. Use the counter's own lock: `with counter.get_lock():`")

@@ -31,6 +31,14 @@ def _first_difference(got: Sequence[Any], expected: Sequence[Any]) -> str:
     return ""
 
 
+def _same_items(got: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """The same values in any order (False for values that cannot be sorted together, such as None)."""
+    try:
+        return sorted(got) == sorted(expected)
+    except TypeError:
+        return False
+
+
 def _fresh_sizes() -> list[int]:
     """Sizes no earlier call used, so the cluster cannot answer from results it still holds (dask reuses
     the result of an identical pure call) and every task really runs."""
@@ -56,7 +64,7 @@ def _results_problem(results: Any, inputs: Sequence[Any], fn: Callable[[Any], An
     expected = [fn(x) for x in inputs]
     if len(results) != len(expected):
         return f"{len(results)} values for {len(expected)} sizes: one task per size, all of them gathered"
-    if sorted(results) == sorted(expected) and list(results) != expected:
+    if _same_items(results, expected) and list(results) != expected:
         return (f"results are out of order ({_first_difference(results, expected)}): as_completed gives "
                 "completion order; client.gather(futures) keeps the order of the inputs")
     if list(results) != expected:

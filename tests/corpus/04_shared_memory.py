@@ -102,6 +102,13 @@ def fill_grid(rows, cols):
 """, says=("expected (2, 5)", "from the arguments")),
             Answer("no return", VIEW_AND_PROCESSES.format(joins=JOIN_ALL).replace("    return grid", ""),
                    says=("returned None",)),
+            Answer("the Array sent through a Pool's tasks", """
+def fill_grid(rows, cols):
+    flat = ctx.Array("d", rows * cols)
+    with ctx.Pool(2) as pool:
+        pool.starmap(fill_row, [(flat, (rows, cols), row) for row in range(rows)])
+    return np.frombuffer(flat.get_obj(), dtype=np.float64).reshape(rows, cols)
+""", says=("through inheritance", "Process(args=...)")),
         ],
         right=[
             Answer("the hidden solution", VIEW_AND_PROCESSES.format(joins=JOIN_ALL)),
@@ -114,6 +121,16 @@ def fill_grid(rows, cols):
     for process in by_row.values():
         process.join()
     return np.ctypeslib.as_array(flat.get_obj()).reshape(rows, cols)
+"""),
+            Answer("a RawArray, without a lock", """
+def fill_grid(rows, cols):
+    flat = ctx.RawArray("d", rows * cols)
+    workers = [ctx.Process(target=fill_row, args=(flat, (rows, cols), row)) for row in range(rows)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+    return np.frombuffer(flat, dtype=np.float64).reshape(rows, cols)
 """),
         ],
     ),
