@@ -68,7 +68,7 @@ def _error_hint(exc: BaseException) -> str:
         return (": close() refused because something still uses the buffer (np.frombuffer holds it). Drop "
                 "every view first (`view = None`), then close()")
     if type(exc).__name__ == "InteractiveFunctionError":
-        return ". Give the pool row_sum, which lives in a module, or a function from a %%worker_module cell"
+        return " Give the pool row_sum, which lives in a module, or a function from a %%worker_module cell"
     if "buffer is too small" in str(exc):
         return (": the workers' view of the segment did not fit it. Take the shape and dtype from the `data` "
                 "passed in (data.shape, data.dtype.str), not fixed values")

@@ -66,9 +66,14 @@ def call_with_timeout(fn: Callable[..., Any], *args: Any, timeout: float) -> Out
     return outcome
 
 
-def describe_error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+def describe_error(exc: BaseException, limit: int = 240) -> str:
+    """``Type: message``, the message's first line, cut after a whole sentence if it is long."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        end = text.rfind(". ", 0, limit)
+        text = text[: end + 1] if end > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def is_untouched(fn: Any) -> bool:
