@@ -8,6 +8,7 @@ notebook or the Jupyter server's terminal depending on the platform and start me
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -48,7 +49,11 @@ def fill_row(shared_array: Any, shape: tuple[int, int], row: int) -> None:
     ``np.frombuffer`` makes a numpy view of the shared buffer (no copy), and ``reshape`` gives it two
     dimensions: the Array itself is flat, but how we *look* at its memory is up to us.
     """
-    grid = np.frombuffer(shared_array.get_obj(), dtype=np.float64).reshape(shape)
+    memory = shared_array.get_obj() if hasattr(shared_array, "get_obj") else shared_array  # a RawArray: itself
+    if not isinstance(memory, ctypes.Array):  # a numpy view would be a copy in a spawned child
+        raise TypeError(f"fill_row needs the shared Array itself (ctx.Array or ctx.RawArray), "
+                        f"got {type(shared_array).__name__}")
+    grid = np.frombuffer(memory, dtype=np.float64).reshape(shape)
     grid[row] = row_values(row, shape[1])
 
 

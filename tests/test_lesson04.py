@@ -12,14 +12,13 @@ from multiprocessing import shared_memory
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import psutil
 import pytest
 from support import NOTEBOOKS, ROOT, Kernel, stray_processes
 
 import mplessons
 from mplessons import lessons_shared
-from mplessons.checks.lesson04 import check_grid, check_price, check_row_sums
+from mplessons.checks.lesson04 import check_price
 
 NOTEBOOK = NOTEBOOKS / "04_shared_memory.ipynb"
 HAS_DEV_SHM = os.path.isdir("/dev/shm")
@@ -68,109 +67,23 @@ def test_price_integer_typecode_and_array_and_wrong_number_are_rejected():
     assert "expected 0.313" in check_price(ctx.Value("d", 0.31)).message
 
 
+def test_price_from_a_manager_is_rejected_and_the_manager_shut_down():
+    manager = mplessons.context().Manager()
+    try:
+        feedback = check_price(manager.Value("d", 0.313))
+        assert not feedback and "Manager" in feedback.message and "shut that manager down" in feedback.message
+        assert not manager._process.is_alive()
+    finally:
+        manager.shutdown()
+
+
 def test_price_passes_for_d_value_and_raw_value():
     ctx = mplessons.context()
     assert check_price(ctx.Value("d", 0.313))
     assert check_price(ctx.RawValue("d", 0.313))
 
 
-# --- exercise 2: check_grid -----------------------------------------------------------------------------
-
-
-def _expected_grid() -> np.ndarray:
-    return np.array([lessons_shared.row_values(r, 4) for r in range(3)])
-
-
-def _view(flat) -> np.ndarray:
-    return np.frombuffer(flat.get_obj(), dtype=np.float64).reshape(3, 4)
-
-
-def test_grid_placeholder_is_not_attempted():
-    feedback = check_grid(...)
-    assert not feedback and not feedback.attempted
-
-
-def test_grid_rejects_flat_array_list_shape_and_dtype_with_the_fix():
-    ctx = mplessons.context()
-    flat = ctx.Array("d", 12)
-    assert "np.frombuffer" in check_grid(flat).message
-    assert "numpy array" in check_grid(_expected_grid().tolist()).message
-    assert "reshape it with .reshape(3, 4)" in check_grid(np.frombuffer(flat.get_obj())).message
-    single = ctx.Array("f", 12)
-    message = check_grid(np.frombuffer(single.get_obj(), dtype=np.float32).reshape(3, 4)).message
-    assert "float32" in message and "'d'" in message
-
-
-def test_grid_rejects_zeros_missing_rows_wrong_rows_and_copies():
-    ctx = mplessons.context()
-    flat = ctx.Array("d", 12)
-    grid = _view(flat)
-    assert "did not reach" in check_grid(grid).message  # processes never started or not joined
-    grid[0] = lessons_shared.row_values(0, 4)
-    grid[1] = lessons_shared.row_values(1, 4)
-    assert "rows [2] are still 0" in check_grid(grid).message
-    grid[2] = 7.0
-    assert "row 2 is [7.0, 7.0, 7.0, 7.0]" in check_grid(grid).message
-    copy = _expected_grid()
-    assert "is a copy" in check_grid(copy).message
-
-
-def test_grid_passes_when_children_fill_every_row(start_method):
-    ctx = mplessons.context(start_method)
-    flat = ctx.Array("d", 12)
-    grid = _view(flat)
-    workers = [ctx.Process(target=lessons_shared.fill_row, args=(flat, (3, 4), r)) for r in range(3)]
-    for p in workers:
-        p.start()
-    for p in workers:
-        p.join(30)
-    feedback = check_grid(grid)
-    assert feedback, feedback.message
-
-
-# --- exercise 3: check_row_sums -------------------------------------------------------------------------
-
-DATA = np.random.default_rng(4).random((4, 1000))
-
-
-def test_row_sums_placeholder_is_not_attempted():
-    feedback = check_row_sums(..., ..., DATA)
-    assert not feedback and not feedback.attempted
-
-
-def test_row_sums_wrong_answers_say_what_is_wrong():
-    right = DATA.sum(axis=1).tolist()
-    assert "segment_name = shm.name" in check_row_sums(right, ..., DATA).message
-    assert "still empty" in check_row_sums([0.0] * 4, "psm_x", DATA).message
-    assert "out of order" in check_row_sums(right[::-1], "psm_x", DATA).message
-    assert "one sum per row (4 numbers), got 3" in check_row_sums(right[:3], "psm_x", DATA).message
-    assert "row 1 sums to 1.0" in check_row_sums([right[0], 1.0, *right[2:]], "psm_x", DATA).message
-    assert "list of numbers" in check_row_sums(object(), "psm_x", DATA).message
-
-
-def test_row_sums_catches_a_segment_left_behind_and_removes_it():
-    shm = shared_memory.SharedMemory(create=True, size=DATA.nbytes)
-    shm.close()  # the mistake: closed but never unlinked
-    feedback = check_row_sums(DATA.sum(axis=1).tolist(), shm.name, DATA)
-    assert not feedback and "still existed" in feedback.message and "unlink()" in feedback.message
-    assert not lessons_shared.segment_exists(shm.name)
-
-
-def test_row_sums_pass_for_the_lesson_solution(start_method):
-    ctx = mplessons.context(start_method)
-    shm = shared_memory.SharedMemory(create=True, size=DATA.nbytes)
-    try:
-        view = np.ndarray(DATA.shape, dtype=DATA.dtype, buffer=shm.buf)
-        view[:] = DATA
-        with ctx.Pool(2) as pool:
-            args = [(shm.name, DATA.shape, DATA.dtype.str, r) for r in range(len(DATA))]
-            sums = pool.starmap(lessons_shared.row_sum, args)
-    finally:
-        view = None
-        shm.close()
-        shm.unlink()
-    feedback = check_row_sums(sums, shm.name, DATA)
-    assert feedback, feedback.message
+# exercises 2 and 3 (check_grid, check_row_sums): tests/test_lesson04_checks.py
 
 
 # --- worker functions -----------------------------------------------------------------------------------
@@ -237,16 +150,22 @@ if __name__ == "__main__":
                 sums = pool.starmap(plain_row_sum, [(shm.name, r) for r in range(4)])
             else:
                 sums = pool.starmap(lessons_shared.row_sum, [(shm.name, data.shape, "<f8", r) for r in range(4)])
-        child = ctx.Process(target=lessons_shared.scale_rows, args=(shm.name, data.shape, "<f8", [0], 2.0))
-        child.start()
-        child.join()
         assert sums == data.sum(axis=1).tolist(), sums
-        assert view[0, 1] == 2.0, view[0]
+        if mode != "plain":  # there a worker's own tracker may already have unlinked the segment: the trap
+            child = ctx.Process(target=lessons_shared.scale_rows, args=(shm.name, data.shape, "<f8", [0], 2.0))
+            child.start()
+            child.join()
+            assert view[0, 1] == 2.0, view[0]
     finally:
         view = None
         shm.close()
-        if mode != "forget-unlink":
+        if mode == "lesson":
             shm.unlink()
+        elif mode == "plain":
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
 """
 
 

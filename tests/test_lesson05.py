@@ -4,6 +4,9 @@ different lock in spawned children; and the exercise checks reject lost updates 
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
+import types
 
 import pytest
 
@@ -121,38 +124,138 @@ def test_a_lock_around_the_whole_loop_serialises_the_work(start_method):
     assert start2 >= end1, "with the lock around the whole loop the second process must wait for the first"
 
 
-# --- exercise 1 ---------------------------------------------------------------------------------------
+# --- exercise 1: locked_count(counter, times) -------------------------------------------------------
+
+
+def counting_function(ctx, *, serial=False, read_early=False, join=True, one_lock=True, target=add_many_locked,
+                      processes=2, lock_factory=None):
+    """A locked_count as a student might write it, right by default, with one mistake switched on."""
+
+    def locked_count(counter, times):
+        lock = (lock_factory or ctx.Lock)()
+        args = (lambda: (counter, times, lock if one_lock else ctx.Lock())) if target is not add_many else (
+            lambda: (counter, times))
+        workers = [ctx.Process(target=target, args=args()) for _ in range(processes)]
+        if serial:
+            for p in workers:
+                p.start()
+                p.join()
+            return counter.value
+        for p in workers:
+            p.start()
+        early = counter.value
+        for p in workers if join else ():
+            p.join()
+        return early if read_early else counter.value
+
+    return locked_count
+
+
+def placeholder(counter, times):
+    ...  # the exercise's skeleton
 
 
 def test_check1_placeholder_is_not_attempted():
-    feedback = lesson05.check_race_fixed(..., ..., expected=10)
-    assert not feedback and not feedback.attempted and "not attempted yet" in str(feedback)
+    for answer in (..., placeholder):
+        feedback = lesson05.check_race_fixed(answer)
+        assert not feedback and not feedback.attempted and "not attempted yet" in str(feedback)
 
 
-def test_check1_accepts_a_fixed_race_and_rejects_a_lost_update():
-    ctx = mplessons.context()
-    counter, lock = ctx.Value("i", 0), ctx.Lock()
-    processes = run(ctx, add_many_locked, [(counter, 1000, lock)] * 2)
-    assert lesson05.check_race_fixed(counter.value, processes, expected=2000)
-    feedback = lesson05.check_race_fixed(1990, processes, expected=2000)
-    assert not feedback and "lost 10 of 2,000 updates" in feedback.message and "lock" in feedback.message
+def test_check1_accepts_two_processes_with_one_lock(start_method):
+    feedback = lesson05.check_race_fixed(counting_function(mplessons.context(start_method)),
+                                         start_method=start_method)
+    assert feedback, feedback.message
 
 
-def test_check1_rejects_a_serial_answer_and_other_mistakes():
-    ctx = mplessons.context()
-    counter, lock = ctx.Value("i", 0), ctx.Lock()
-    one = run(ctx, add_many_locked, [(counter, 1000, lock)])
-    message = lesson05.check_race_fixed(1000, one, expected=1000).message
-    assert "a race needs two" in message and "serial" in message
-    two = run(ctx, add_many_locked, [(counter, 500, lock)] * 2)
-    assert "use counter.value" in lesson05.check_race_fixed(counter, two, expected=2000).message
-    assert "more than the 1,000 expected" in lesson05.check_race_fixed(2000, two, expected=1000).message
-    assert "list of Process objects" in lesson05.check_race_fixed(2000, "p1 p2", expected=2000).message
-    never = [ctx.Process(target=add_many, args=(counter, 1)) for _ in range(2)]
-    assert "has not finished" in lesson05.check_race_fixed(0, never, expected=2).message
+@pytest.mark.parametrize(("mistake", "says"), [
+    ({"serial": True}, "one after the other"),
+    ({"read_early": True}, "before the processes had finished"),
+    ({"join": False}, "never joined"),
+    ({"one_lock": False}, "a Lock of its own"),
+    ({"target": add_many}, "add_many takes no lock"),
+    ({"processes": 1}, "a race needs two"),
+    ({"processes": 3}, "asks for two"),
+])
+def test_check1_names_the_mistake(mistake, says):
+    feedback = lesson05.check_race_fixed(counting_function(mplessons.context(), **mistake))
+    assert not feedback and feedback.attempted and says in feedback.message, feedback.message
+    assert multiprocessing.active_children() == []  # the check reaps what the answer left
+
+
+def test_check1_a_threading_lock_is_named_under_every_start_method(start_method):
+    answer = counting_function(mplessons.context(start_method), lock_factory=threading.Lock)
+    feedback = lesson05.check_race_fixed(answer, start_method=start_method)
+    assert not feedback and "threading" in feedback.message, feedback.message
+
+
+def test_check1_threads_running_in_the_kernel_are_not_the_race():
+    def locked_count(counter, times):
+        lock = mplessons.context().Lock()
+        workers = [threading.Thread(target=add_many_locked, args=(counter, times, lock)) for _ in range(2)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        return counter.value
+
+    assert "threads" in lesson05.check_race_fixed(locked_count).message
+
+
+def test_check1_no_process_and_no_return_and_a_hang():
+    def in_the_kernel(counter, times):
+        add_many_locked(counter, 2 * times, mplessons.context().Lock())
+        return counter.value
+
+    assert "no process was started" in lesson05.check_race_fixed(in_the_kernel, times=100).message
+    right = counting_function(mplessons.context())
+
+    def no_return(counter, times):
+        right(counter, times)
+
+    assert "returned None" in lesson05.check_race_fixed(no_return, times=100).message
+    feedback = lesson05.check_race_fixed(lambda counter, times: time.sleep(3), timeout=0.5)
+    assert "did not return within 0.5 s" in feedback.message
 
 
 # --- exercise 2 ---------------------------------------------------------------------------------------
+
+LOCK_AT_IMPORT = multiprocessing.Lock()
+THREAD_LOCK = threading.Lock()
+
+
+def lock_per_call(counter, amount, times):
+    lock = multiprocessing.Lock()
+    for _ in range(times):
+        with lock:
+            counter.value += amount
+
+
+def module_lock(counter, amount, times):
+    for _ in range(times):
+        with LOCK_AT_IMPORT:
+            counter.value += amount
+
+
+def thread_lock(counter, amount, times):
+    for _ in range(times):
+        with THREAD_LOCK:
+            counter.value += amount
+
+
+def lock_only_the_read(counter, amount, times):
+    for _ in range(times):
+        with counter.get_lock():
+            current = counter.value
+        counter.value = current + amount
+
+
+def adds_one(counter, amount, times):
+    safe_add(counter, 1, times)
+
+
+def never_releases(counter, amount, times):
+    counter.get_lock().acquire()
+    counter.value += amount
 
 
 def test_check2_placeholder_is_not_attempted():
@@ -161,17 +264,44 @@ def test_check2_placeholder_is_not_attempted():
 
 
 def test_check2_accepts_a_safe_function(start_method):
-    feedback = lesson05.check_safe_add(safe_add, times=TIMES, start_method=start_method)
+    feedback = lesson05.check_safe_add(safe_add, start_method=start_method)
     assert feedback, str(feedback)
 
 
 def test_check2_rejects_a_function_that_loses_updates(start_method):
-    feedback = lesson05.check_safe_add(unsafe_add, times=TIMES, start_method=start_method)
+    feedback = lesson05.check_safe_add(unsafe_add, start_method=start_method)
     assert not feedback and "lost" in feedback.message and "get_lock()" in feedback.message
 
 
+@pytest.mark.parametrize(("answer", "says"), [
+    (lock_only_the_read, "the read and the write together"),
+    (lock_per_call, "makes a new lock every time it runs"),
+    (module_lock, "made when the module is imported"),
+    (thread_lock, "threading lock"),
+    (adds_one, "Add `amount`"),
+])
+def test_check2_names_the_mistake(answer, says):
+    feedback = lesson05.check_safe_add(answer)
+    assert not feedback and says in feedback.message, feedback.message
+
+
 def test_check2_rejects_wrong_counts_crashes_lambdas_and_non_functions():
-    assert "expected 2,000" in lesson05.check_safe_add(adds_twice, times=1000).message
+    assert "expected 6,000" in lesson05.check_safe_add(adds_twice, times=1000).message
     assert "exitcode" in lesson05.check_safe_add(raises, times=10).message
     assert "%%worker_module" in lesson05.check_safe_add(lambda c, a, t: None, times=10).message
     assert "should be a function" in lesson05.check_safe_add(42).message
+    in_a_cell = types.FunctionType(safe_add.__code__, {"__name__": "__main__"}, "safe_add")
+    assert "plain notebook cell" in lesson05.check_safe_add(in_a_cell).message
+
+
+def test_check2_a_lock_never_released_is_feedback_not_a_hang():
+    started = time.perf_counter()
+    feedback = lesson05.check_safe_add(never_releases, times=10, timeout=2)
+    assert not feedback and "release()" in feedback.message
+    assert time.perf_counter() - started < 15
+
+
+def test_check2_the_same_rejected_function_again_asks_whether_the_cell_ran():
+    lesson05.check_safe_add(unsafe_add)
+    again = lesson05.check_safe_add(unsafe_add)
+    assert "you checked before" in again.message and "first line" in again.message

@@ -1,7 +1,9 @@
 """Lesson 06 exercise checks: the placeholder is 'not attempted', typical wrong answers get a helpful message.
 
-Futures are stood in for by ``concurrent.futures.Future`` objects given the ``key`` a dask future has: the
-checks look at answers by duck typing, so these tests need no cluster.
+Exercise 1's check runs the student's function on a cluster and asks the scheduler what ran, so its tests
+use a small in-process cluster. For exercise 2, futures are mostly stood in for by
+``concurrent.futures.Future`` objects given the ``key`` a dask future has: that check looks at answers by
+duck typing.
 """
 
 from __future__ import annotations
@@ -33,34 +35,108 @@ class FakeFuture(Future):
         return "error" if self.exception() else "finished"
 
 
+def lesson06_square_sum(batch):
+    return sum(x * x for x in batch)
+
+
 def batched(numbers, size, task=lambda batch: sum(x * x for x in batch)):
     return [FakeFuture(task(numbers[i:i + size])) for i in range(0, len(numbers), size)]
 
 
-# --- exercise 1: map and gather ---------------------------------------------------------------------
+# --- exercise 1: cluster_cubic_sums(client, sizes) ------------------------------------------------
 
 
-def test_gathered_placeholder_is_not_attempted():
-    feedback = lesson06.check_gathered(..., SIZES)
-    assert not feedback and not feedback.attempted and "not attempted" in str(feedback)
+@pytest.fixture(scope="module")
+def client():
+    """A cluster of two single-threaded workers inside this process (threads: the check's logic does not
+    depend on where workers run, and it starts in a fraction of a second)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        yield client
 
 
-def test_gathered_solution_passes():
-    assert lesson06.check_gathered([cubic_sum(n) for n in SIZES], SIZES)
+def placeholder(client, sizes):
+    ...  # the exercise's skeleton
+
+
+def map_and_gather(client, sizes):
+    return client.gather(client.map(cubic_sum, sizes))
+
+
+def in_the_kernel(client, sizes):
+    return [cubic_sum(n) for n in sizes]
+
+
+def one_at_a_time(client, sizes):
+    return [client.submit(cubic_sum, n).result() for n in sizes]
+
+
+def futures_only(client, sizes):
+    return client.map(cubic_sum, sizes)
+
+
+def whole_list(client, sizes):
+    return client.submit(cubic_sum, sizes).result()
+
+
+def sorted_sizes(client, sizes):
+    return client.gather(client.map(cubic_sum, sorted(sizes)))
+
+
+def test_gathered_placeholder_is_not_attempted(client):
+    for answer in (..., placeholder):
+        feedback = lesson06.check_gathered(answer, client)
+        assert not feedback and not feedback.attempted and "not attempted" in str(feedback)
+
+
+def test_gathered_accepts_map_and_gather_and_an_executor(client):
+    def executor(client, sizes):
+        with client.get_executor() as pool:
+            return list(pool.map(cubic_sum, sizes))
+
+    for answer in (map_and_gather, executor):
+        feedback = lesson06.check_gathered(answer, client)
+        assert feedback, feedback.message
 
 
 @pytest.mark.parametrize(("answer", "message"), [
-    (FakeFuture(1), "one Future"),
-    ([FakeFuture(cubic_sum(n)) for n in SIZES], "futures, not results"),
-    ({n: cubic_sum(n) for n in SIZES}, "expected a list"),
-    ([cubic_sum(n) for n in sorted(SIZES)], "out of order"),
-    ([cubic_sum(n) for n in SIZES[:3]], "3 values for 4 inputs"),
-    ([n * n for n in SIZES], "wrong values: position 0"),
+    (in_the_kernel, "no task ran on the cluster"),
+    (one_at_a_time, "waited for a result before sending the next task"),
+    (futures_only, "futures, not results"),
+    (whole_list, "one task got the whole list"),
+    (sorted_sizes, "out of order"),
+    (lambda client, sizes: {n: cubic_sum(n) for n in sizes}, "expected a list"),
 ])
-def test_gathered_wrong_answers_say_what_is_wrong(answer, message):
-    feedback = lesson06.check_gathered(answer, SIZES)
+def test_gathered_wrong_answers_say_what_is_wrong(client, answer, message):
+    feedback = lesson06.check_gathered(answer, client)
     assert not feedback and feedback.attempted
     assert message in feedback.message, feedback.message
+
+
+def test_gathered_uses_fresh_sizes_so_tasks_really_run(client):
+    """Futures a student keeps hold their results; the same sizes again would run no task."""
+    assert lesson06._fresh_sizes() != lesson06._fresh_sizes()
+    kept = client.map(cubic_sum, list(lesson06.BASE_SIZES))
+    client.gather(kept)
+    assert lesson06.check_gathered(map_and_gather, client)
+
+
+def test_gathered_a_hanging_function_is_feedback_and_its_tasks_are_cancelled(client):
+    import time
+
+    def slow_then_stuck(client, sizes):
+        client.map(time.sleep, [3, 3], pure=False)  # still running when the check gives up at 1 s
+        time.sleep(3)
+
+    feedback = lesson06.check_gathered(slow_then_stuck, client, timeout=1)
+    assert not feedback and "did not return within 1 s" in feedback.message
+    assert "cancelled 2 unfinished task(s)" in feedback.message
+
+
+def test_gathered_without_a_running_client_says_so():
+    feedback = lesson06.check_gathered(map_and_gather, None)
+    assert not feedback and "not a running dask Client" in feedback.message
 
 
 # --- exercise 2: batches ----------------------------------------------------------------------------
@@ -92,3 +168,24 @@ def test_batches_wrong_answers_say_what_is_wrong(answer, message):
     feedback = lesson06.check_batches(answer, NUMBERS)
     assert not feedback and feedback.attempted
     assert message in feedback.message, feedback.message
+
+
+def test_batches_numpy_integers_are_ints_too():
+    import numpy as np
+
+    futures = [FakeFuture(np.int64(sum(x * x for x in NUMBERS[i::4]))) for i in range(4)]
+    assert lesson06.check_batches(futures, NUMBERS)
+
+
+def test_batches_a_rejected_attempt_leaves_no_task_on_the_cluster(client):
+    """One task per number: in the lesson 20 000 tasks keep the workers busy for seconds after the verdict."""
+    import time
+
+    numbers = NUMBERS[:2_000]
+    futures = client.map(lesson06_square_sum, [[x] for x in numbers])
+    feedback = lesson06.check_batches(futures, numbers)
+    assert not feedback and "one task per number" in feedback.message and "cancelled your" in feedback.message
+    deadline = time.time() + 10
+    while any(client.processing().values()) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(client.processing().values()), "tasks still processing after the check cancelled them"

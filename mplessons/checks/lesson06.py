@@ -6,13 +6,18 @@ module imports without dask installed.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
+from numbers import Integral
 from typing import Any
 
 from ..workloads import cubic_sum
-from . import Feedback, failed, is_placeholder, not_attempted, passed
+from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .watch import call_with_timeout, describe_error, is_untouched
 
 MAX_BATCHES = 100
+BASE_SIZES = (120_000, 10_000, 40_000, 20_000)  # the first is the longest: as_completed reorders
+TIMEOUT = 60.0
 
 
 def _is_future(x: Any) -> bool:
@@ -26,27 +31,95 @@ def _first_difference(got: Sequence[Any], expected: Sequence[Any]) -> str:
     return ""
 
 
-def check_gathered(results: Any, inputs: Sequence[Any], fn: Callable[[Any], Any] = cubic_sum) -> Feedback:
-    """Exercise 1: ``fn`` of every input, computed on the cluster and gathered in input order."""
-    if is_placeholder(results):
-        return not_attempted("compute `results` with client.map(cubic_sum, sizes) and client.gather")
+def _same_items(got: Sequence[Any], expected: Sequence[Any]) -> bool:
+    """The same values in any order (False for values that cannot be sorted together, such as None)."""
+    try:
+        return sorted(got) == sorted(expected)
+    except TypeError:
+        return False
+
+
+def _fresh_sizes() -> list[int]:
+    """Sizes no earlier call used, so the cluster cannot answer from results it still holds (dask reuses
+    the result of an identical pure call) and every task really runs."""
+    offsets = random.Random().sample(range(1, 5_000), len(BASE_SIZES))
+    return [n + offset for n, offset in zip(BASE_SIZES, offsets, strict=True)]
+
+
+def _error_hint(exc: BaseException) -> str:
+    if "cannot be interpreted as an integer" in str(exc):
+        return (": one task got the whole list. client.map(cubic_sum, sizes) makes one task per size; "
+                "client.submit(cubic_sum, sizes) makes one task for all of them")
+    return ""
+
+
+def _results_problem(results: Any, inputs: Sequence[Any], fn: Callable[[Any], Any]) -> str | None:
     if _is_future(results):
-        return failed("`results` is one Future: client.map returns a list of futures; gather them into results")
+        return "the function returned one Future: client.map returns a list of futures; gather them and return that"
     if not isinstance(results, (list, tuple)):
-        return failed(f"`results` is a {type(results).__name__}; expected a list (client.gather returns one)")
+        return f"the function returned a {type(results).__name__}; expected a list (client.gather returns one)"
     if any(_is_future(r) for r in results):
-        return failed("`results` holds futures, not results: pass the list to client.gather(futures) "
-                      "(or call .result() on each) to fetch the values from the workers")
+        return ("the function returned futures, not results: pass the list to client.gather(futures) "
+                "(or call .result() on each) to fetch the values from the workers")
     expected = [fn(x) for x in inputs]
     if len(results) != len(expected):
-        return failed(f"`results` has {len(results)} values for {len(expected)} inputs: one task per input")
-    if sorted(results) == sorted(expected) and list(results) != expected:
-        return failed(f"results are out of order ({_first_difference(results, expected)}): as_completed gives "
-                      "completion order; client.gather(futures) keeps the order of the inputs")
+        return f"{len(results)} values for {len(expected)} sizes: one task per size, all of them gathered"
+    if _same_items(results, expected) and list(results) != expected:
+        return (f"results are out of order ({_first_difference(results, expected)}): as_completed gives "
+                "completion order; client.gather(futures) keeps the order of the inputs")
     if list(results) != expected:
-        return failed(f"wrong values: {_first_difference(results, expected)}; "
-                      f"did you run {fn.__name__} on every input?")
-    return passed(f"{len(results)} results, in input order, computed by the cluster's workers")
+        return (f"wrong values: {_first_difference(results, expected)}; did you run {fn.__name__} on every "
+                "size in `sizes`, the argument (the check passes sizes of its own)?")
+    return None
+
+
+@remembers_rejections("cluster_cubic_sums")
+def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIMEOUT) -> Feedback:
+    """Exercise 1: ``cluster_cubic_sums(client, sizes)`` returns ``cubic_sum`` of every size, computed by tasks
+    on the cluster that were all sent before the first wait, gathered in input order."""
+    if is_placeholder(cluster_cubic_sums) or is_untouched(cluster_cubic_sums):
+        return not_attempted("write cluster_cubic_sums(client, sizes) with client.map and client.gather")
+    if not callable(cluster_cubic_sums):
+        return failed(f"`cluster_cubic_sums` should be a function, got {type(cluster_cubic_sums).__name__}")
+    from .dask_watch import DaskWatch  # here: this module imports without dask
+
+    if getattr(client, "status", None) != "running":
+        return failed("`client` is not a running dask Client: run the cell of section 2 that makes it first")
+    sizes = _fresh_sizes()
+    with DaskWatch(client) as watch:
+        outcome = call_with_timeout(cluster_cubic_sums, client, sizes, timeout=timeout)
+    cancelled = watch.cancel_unfinished()
+    note = (f" (this check cancelled {cancelled} unfinished task(s), so they stop using the cluster)"
+            if cancelled else "")
+    if outcome.timed_out:
+        return failed(f"cluster_cubic_sums did not return within {timeout:g} s{note}")
+    if outcome.error is not None:
+        return failed(f"cluster_cubic_sums raised {describe_error(outcome.error)}{_error_hint(outcome.error)}{note}")
+    problem = _results_problem(outcome.value, sizes, cubic_sum)
+    if problem and "out of order" not in problem and "wrong values" not in problem:
+        return failed(problem + note)
+    if not watch.tasks:
+        return failed("no task ran on the cluster: the results were computed in this kernel (a list comprehension "
+                      "or a loop in the notebook runs here). Send the work: client.map(cubic_sum, sizes)")
+    if watch.sent_after_waiting:
+        return failed("you waited for a result before sending the next task (client.submit(...).result() in a "
+                      "loop), so the tasks ran one at a time on one worker. Send them all first, "
+                      "futures = client.map(cubic_sum, sizes), then wait once: client.gather(futures)")
+    if problem:
+        return failed(problem + note)
+    return passed(f"{len(sizes)} results, in input order, computed by {len(sizes)} tasks on the cluster's "
+                  "workers, all sent before the first wait")
+
+
+def _cancelled(futures: Sequence[Any]) -> str:
+    """Cancel what a rejected answer left queued or running on the cluster; say so."""
+    from .dask_watch import cancel_unfinished
+
+    try:
+        count = cancel_unfinished(list(futures))
+    except Exception:  # noqa: BLE001 - stand-in futures without a client, a closed cluster: nothing to cancel
+        return ""
+    return f" (this check cancelled your {count:,} unfinished tasks, so they stop using the cluster)" if count else ""
 
 
 def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Feedback:
@@ -63,22 +136,22 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Fee
     n = len(numbers)
     if len(futures) >= n:
         return failed(f"{len(futures)} tasks for {n} numbers: one task per number is the overhead we measured; "
-                      "group the numbers into a few batches")
+                      f"group the numbers into a few batches{_cancelled(futures)}")
     if len(futures) > MAX_BATCHES:
         return failed(f"{len(futures)} batches: each costs a round trip to the scheduler; a handful per "
-                      f"worker is enough (at most {MAX_BATCHES})")
+                      f"worker is enough (at most {MAX_BATCHES}){_cancelled(futures)}")
     if len(futures) < min(workers, n):
         return failed(f"{len(futures)} batch for {workers} workers leaves workers idle: make at least "
-                      f"{workers} batches")
+                      f"{workers} batches{_cancelled(futures)}")
     try:
         parts = [f.result(timeout=60) for f in futures]
     except Exception as exc:  # noqa: BLE001 - the task's own error is the feedback
-        return failed(f"a batch raised {type(exc).__name__}: {exc}")
-    odd = next((p for p in parts if isinstance(p, bool) or not isinstance(p, int)), None)
+        return failed(f"a batch raised {type(exc).__name__}: {exc}{_cancelled(futures)}")
+    odd = next((p for p in parts if isinstance(p, bool) or not isinstance(p, Integral)), None)
     if odd is not None:
         return failed(f"each batch's task should return one int, the sum of its batch's squares; got a "
                       f"{type(odd).__name__} (use sum_of_squares)")
-    total, expected = sum(parts), sum(x * x for x in numbers)
+    total, expected = int(sum(parts)), sum(x * x for x in numbers)
     if total != expected:
         hint = " (some numbers are missing or counted twice: check the slicing at the ends)" if total else ""
         return failed(f"the batches add up to {total}, expected {expected}{hint}")

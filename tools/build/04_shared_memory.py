@@ -177,28 +177,33 @@ A pool's workers can receive one as they start, through `initializer` and `inita
 """),
     *exercise(
         """
-### Exercise 2 · A 3×4 grid, one process per row
+### Exercise 2 · A grid, one process per row
 
-Make a flat shared `Array` of typecode `'d'` with room for 3 × 4 numbers and a 2-D numpy **view** of it called
-`grid` (shape `(3, 4)`). Start **one process per row** running `fill_row(flat, (3, 4), row)`, join them all;
-then `grid` holds every row.
+Write `fill_grid(rows, cols)`: make a flat shared `Array` of typecode `'d'` with room for `rows × cols` numbers
+and a 2-D numpy **view** of it (shape `(rows, cols)`), start **one process per row** running
+`fill_row(flat, (rows, cols), row)`, join them all, and return the view. Try it with `print(fill_grid(3, 4))`.
+The check calls it with shapes of its own and watches which processes write the rows.
 """,
         """
-grid = ...  # your code here
+def fill_grid(rows, cols):
+    ...  # your code here: return the 2-D view once every row's process has finished
 """,
         """
-rows, cols = 3, 4
-flat = ctx.Array("d", rows * cols)
-grid = np.frombuffer(flat.get_obj(), dtype=np.float64).reshape(rows, cols)
-workers = [ctx.Process(target=fill_row, args=(flat, (rows, cols), row)) for row in range(rows)]
-for p in workers:
-    p.start()
-for p in workers:
-    p.join()
-print(grid)
+def fill_grid(rows, cols):
+    flat = ctx.Array("d", rows * cols)
+    grid = np.frombuffer(flat.get_obj(), dtype=np.float64).reshape(rows, cols)
+    workers = [ctx.Process(target=fill_row, args=(flat, (rows, cols), row)) for row in range(rows)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+    return grid
+
+
+print(fill_grid(3, 4))
 """,
         """
-check_grid(grid)
+check_grid(fill_grid)
 """,
     ),
     md("""
@@ -342,29 +347,36 @@ data = np.random.default_rng(4).random((4, 100_000))  # the array to share in ex
         """
 ### Exercise 3 · Row sums from shared memory
 
-Put `data` into a new shared memory segment, let a `ctx.Pool(2)` compute one sum per row with
-`row_sum(name, shape, dtype, row)` (`dtype` as a string: `data.dtype.str`), and clean up in a `finally` block.
-Store the sums, in row order, in `row_sums` and the segment's name in `segment_name`.
+Write `shared_row_sums(data)`: put `data` into a new shared memory segment, let a `ctx.Pool(2)` compute one sum
+per row with `row_sum(name, shape, dtype, row)` (`dtype` as a string: `data.dtype.str`), and return the sums in
+row order. Clean up in a `finally` block: drop your numpy view of the segment, then `close()` and `unlink()`.
+(A view made with `np.ndarray(..., buffer=shm.buf)` does not stop `close()`, and reading it afterwards
+crashes the kernel.) Try it on `data`; the check calls it with arrays of its own and watches what the pool
+receives.
 """,
         """
-row_sums = ...  # your code here: one sum per row, in row order
-segment_name = ...  # your code here: shm.name, so the check can see that you unlinked it
+def shared_row_sums(data):
+    ...  # your code here: return one sum per row, in row order
 """,
         """
-shm = shared_memory.SharedMemory(create=True, size=data.nbytes)
-try:
-    view = np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)
-    view[:] = data
-    with ctx.Pool(2) as pool:
-        row_sums = pool.starmap(row_sum, [(shm.name, data.shape, data.dtype.str, row) for row in range(len(data))])
-    segment_name = shm.name
-finally:
-    view = None
-    shm.close()
-    shm.unlink()
+def shared_row_sums(data):
+    shm = shared_memory.SharedMemory(create=True, size=data.nbytes)
+    try:
+        view = np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)
+        view[:] = data
+        tasks = [(shm.name, data.shape, data.dtype.str, row) for row in range(len(data))]
+        with ctx.Pool(2) as pool:
+            return pool.starmap(row_sum, tasks)
+    finally:
+        view = None  # drop the view before close(): afterwards it would point at unmapped memory
+        shm.close()
+        shm.unlink()
+
+
+print(shared_row_sums(data))
 """,
         """
-check_row_sums(row_sums, segment_name, data)
+check_row_sums(shared_row_sums)
 """,
     ),
     md("""

@@ -68,31 +68,36 @@ waits for the day it matters. That is what makes races nasty: whether they show 
         """
 ### Exercise 1 · Fix the race with a `Lock`
 
-Make a `Lock` with `ctx.Lock()`, **pass it** to two processes running `add_many_locked(counter, TIMES, lock)`
-(which does `with lock: counter.value += 1`), and let them finish. Set `final` to the counter's value and
-`processes` to the list of the two processes. No update may be lost.
+Write `locked_count(counter, times)`: make a `Lock` with `ctx.Lock()`, **pass it** to two processes running
+`add_many_locked(counter, times, lock)` (which does `with lock: counter.value += 1`) **at the same time**, let
+them finish, and return `counter.value`. No update may be lost. Try it with
+`print(locked_count(ctx.Value("i", 0), TIMES))`; the check passes a fresh counter and watches when your
+processes start and finish.
 """,
         """
 from mplessons.lessons_locks import add_many_locked
 
-counter = ctx.Value("i", 0)
-# your code here
-processes = ...
-final = ...
+
+def locked_count(counter, times):
+    ...  # your code here: two processes, one Lock; return counter.value once both have finished
 """,
         """
-lock = ctx.Lock()
-processes = [ctx.Process(target=add_many_locked, args=(counter, TIMES, lock)) for _ in range(2)]
-for p in processes:
-    p.start()
-for p in processes:
-    p.join()
-final = counter.value
+def locked_count(counter, times):
+    lock = ctx.Lock()
+    processes = [ctx.Process(target=add_many_locked, args=(counter, times, lock)) for _ in range(2)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    return counter.value
+
+
+print(locked_count(ctx.Value("i", 0), TIMES))
 """,
         """
 from mplessons.checks import lesson05
 
-lesson05.check_race_fixed(final, processes, expected=2 * TIMES)
+lesson05.check_race_fixed(locked_count)
 """,
     ),
     md("""
@@ -252,7 +257,8 @@ twice as long (on a machine with at least two free cores). Keep the critical sec
 Write `safe_add(counter, amount, times)`, which adds `amount` to `counter.value`, `times` times, without ever
 losing an update when two processes run it at once. Use the value's own lock. Child processes must be able to
 import it, so write it in a cell that starts with `%%worker_module lesson05_counter` (lesson 00; the first line
-below loads that magic). The check runs your function in two processes at the same time.
+below loads that magic). The check runs your function in two processes at the same time, with an
+`amount` of its own.
 """,
         """
 %load_ext mplessons

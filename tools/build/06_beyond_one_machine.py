@@ -299,24 +299,27 @@ print("dask starts its workers by:", dask.config.get("distributed.worker.multipr
         """
 ## Exercise 1 · `map` and `gather`
 
-Compute `cubic_sum(n)` for every `n` in `exercise_sizes` **on the cluster**, with `client.map` and
-`client.gather`, and store the list of results, in input order, in `results`.
+Write `cluster_cubic_sums(client, sizes)`: compute `cubic_sum(n)` for every `n` in `sizes` **on the cluster**,
+with `client.map` and `client.gather`, and return the list of results, in input order. Try it with
+`print(cluster_cubic_sums(client, [50_000, 10_000, 30_000, 20_000]))`. The check calls it with sizes of its own
+and asks the scheduler which tasks ran, and when they were sent.
 """,
         """
-exercise_sizes = [50_000, 10_000, 30_000, 20_000]
-
-results = ...  # your code here
+def cluster_cubic_sums(client, sizes):
+    ...  # your code here: return the results, in the order of sizes
 """,
         """
-exercise_sizes = [50_000, 10_000, 30_000, 20_000]
+def cluster_cubic_sums(client, sizes):
+    futures = client.map(cubic_sum, sizes)
+    return client.gather(futures)
 
-exercise_futures = client.map(cubic_sum, exercise_sizes)
-results = client.gather(exercise_futures)
+
+print(cluster_cubic_sums(client, [50_000, 10_000, 30_000, 20_000]))
 """,
         """
 from mplessons.checks import lesson06
 
-lesson06.check_gathered(results, exercise_sizes)
+lesson06.check_gathered(cluster_cubic_sums, client)
 """,
     ),
     *exercise(
