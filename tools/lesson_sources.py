@@ -54,11 +54,15 @@ def read_notebook(stem: Path) -> nbformat.NotebookNode:
 
 
 def write_pair(nb: nbformat.NotebookNode, stem: Path) -> None:
-    """Write both files of a lesson; the ``.md`` last, so that it is the newer one, as after a save in JupyterLab."""
+    """Write both files of a lesson as a save in JupyterLab does: through jupytext's contents manager, with the
+    project's configuration (the ``.ipynb`` first, then the ``.md``). A later save in JupyterLab then changes nothing
+    that the lesson's author did not change."""
+    from jupytext import TextFileContentsManager
+
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     nbformat.validate(nb)
-    nbformat.write(nb, stem.with_suffix(".ipynb"))
-    jupytext.write(nb, stem.with_suffix(".md"), fmt=TEXT_FORMAT, config=config_for(stem))
+    manager = TextFileContentsManager(root_dir=str(stem.parent))
+    manager.save({"type": "notebook", "content": nb}, f"{stem.name}.ipynb")
 
 
 def as_text_sees_it(nb: nbformat.NotebookNode, stem: Path) -> nbformat.NotebookNode:
