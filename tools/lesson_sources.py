@@ -9,6 +9,8 @@ same file stems; every function here takes those folders in as well.
 
 from __future__ import annotations
 
+import copy
+import tempfile
 from pathlib import Path
 
 import jupytext
@@ -24,7 +26,8 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 
 def lesson_folders(notebooks: Path = NOTEBOOKS) -> list[Path]:
     """``notebooks/`` and its language folders (``notebooks/zh``): every folder that holds lessons."""
-    subfolders = [d for d in sorted(notebooks.iterdir()) if d.is_dir() and any(d.glob(f"{LESSON_NAME}.*"))]
+    subfolders = [d for d in sorted(notebooks.iterdir())
+                  if d.is_dir() and not d.name.startswith((".", "_")) and any(d.glob(f"{LESSON_NAME}.*"))]
     return [notebooks, *subfolders]
 
 
@@ -61,14 +64,16 @@ def write_pair(nb: nbformat.NotebookNode, stem: Path) -> None:
 
     nb.metadata.setdefault("kernelspec", dict(KERNELSPEC))
     nbformat.validate(nb)
-    manager = TextFileContentsManager(root_dir=str(stem.parent))
-    manager.save({"type": "notebook", "content": nb}, f"{stem.name}.ipynb")
+    with tempfile.TemporaryDirectory() as checkpoints:  # a save also keeps a checkpoint: not in notebooks/
+        manager = TextFileContentsManager(root_dir=str(stem.parent), checkpoints_kwargs={"checkpoint_dir": checkpoints})
+        manager.save({"type": "notebook", "content": nb}, f"{stem.name}.ipynb")
 
 
 def as_text_sees_it(nb: nbformat.NotebookNode, stem: Path) -> nbformat.NotebookNode:
     """The notebook as it reads back from its text: cell metadata that jupytext does not keep drops out."""
     config = config_for(stem)
-    return jupytext.reads(jupytext.writes(nb, fmt=TEXT_FORMAT, config=config), fmt=TEXT_FORMAT, config=config)
+    text = jupytext.writes(copy.deepcopy(nb), fmt=TEXT_FORMAT, config=config)  # writes() edits the metadata it gets
+    return jupytext.reads(text, fmt=TEXT_FORMAT, config=config)
 
 
 def _where(index: int, cell: nbformat.NotebookNode) -> str:
