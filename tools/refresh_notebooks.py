@@ -28,6 +28,12 @@ from lesson_sources import ROOT, TEXT_FORMAT, first_difference, lesson_stems, re
 from lesson_sources import write_pair as write_both
 from nbclient import NotebookClient
 
+
+def shown(path: Path) -> str:
+    """A path as the messages name it: relative to the repository when it is inside."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 MACHINE_PATH = re.compile(r"(/root/|/home/\w+/|/Users/\w+/|/tmp/|/work/|/private/var/|[A-Z]:\\\\Users)")
 
 
@@ -40,8 +46,8 @@ def synced(stem: Path) -> nbformat.NotebookNode:
     stored = read_notebook(stem)
     difference = first_difference(text, stored, stem)
     if difference and ipynb.stat().st_mtime > stem.with_suffix(".md").stat().st_mtime + 1:
-        raise SystemExit(f"{ipynb.relative_to(ROOT)} is newer than its .md and differs from it: {difference}\n"
-                         f"Keep the notebook's version with `jupytext --to {TEXT_FORMAT} {ipynb.relative_to(ROOT)}`, "
+        raise SystemExit(f"{shown(ipynb)} is newer than its .md and differs from it: {difference}\n"
+                         f"Keep the notebook's version with `jupytext --to {TEXT_FORMAT} {shown(ipynb)}`, "
                          f"or the text's by saving the .md again (touch it), then refresh.")
     return drop_text_representation_metadata(combine_inputs_with_outputs(text, stored, fmt=TEXT_FORMAT))
 
@@ -60,12 +66,12 @@ def execute(nb: nbformat.NotebookNode, stem: Path) -> None:
 
 def refresh(stem: Path, run: bool = True) -> None:
     if not stem.with_suffix(".md").exists():
-        raise SystemExit(f"{stem.relative_to(ROOT)}.md does not exist: lessons are refreshed from their text")
+        raise SystemExit(f"{shown(stem)}.md does not exist: lessons are refreshed from their text")
     nb = synced(stem)
     if run:
         execute(nb, stem)
     write_both(nb, stem)
-    print(f"{'refreshed' if run else 'synced'} {stem.relative_to(ROOT)}.ipynb and .md")
+    print(f"{'refreshed' if run else 'synced'} {shown(stem)}.ipynb and .md")
 
 
 def main(argv: list[str]) -> int:
