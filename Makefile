@@ -39,7 +39,7 @@ test-notebooks: $(STAMP)  ## every lesson under every start method, compared wit
 	done
 
 site: $(STAMP)  ## the course as a static website from the stored outputs (nothing runs); warnings are errors
-	$(BIN)/python -m sphinx -W --keep-going -q -b html site site/_build/html
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html site site/_build/html
 	@echo "open site/_build/html/index.html"
 
 refresh: $(STAMP)  ## run lessons and store their outputs: make refresh LESSON=notebooks/03_pool (default: every lesson)
