@@ -58,6 +58,7 @@ nb_mime_priority_overrides = [("html", WIDGET_VIEW, None)]
 html_theme = "sphinx_book_theme"
 html_theme_options = {"use_download_button": True, "home_page_in_toc": True, "show_toc_level": 2}
 html_sourcelink_suffix = ""  # the download button offers the notebook itself, not a .ipynb.txt
+html_context = {"default_mode": "auto"}  # light or dark as the browser prefers (empty: a console error on some pages)
 
 
 def stage_lessons() -> list[Path]:
