@@ -255,6 +255,18 @@ def test_jupyterlab_opens_the_pair_with_the_text_of_the_md(tmp_path):
     assert any(c.get("outputs") for c in model["content"]["cells"]), "the stored outputs come from the .ipynb"
 
 
+def test_jupyterlab_opens_a_lesson_whose_notebook_is_newer_than_its_text(tmp_path):
+    """After a git pull that changed only stored outputs the .ipynb is the newer file; JupyterLab must still open
+    it (jupytext then compares the two and refuses only if their cells differ)."""
+    stem = _copy_of_a_lesson(tmp_path)
+    ipynb = stem.with_suffix(".ipynb")
+    os.utime(ipynb, (ipynb.stat().st_atime, stem.with_suffix(".md").stat().st_mtime + 60))
+    manager = lab_contents_manager()(root_dir=str(tmp_path))
+    get = manager.get(ipynb.name)
+    model = asyncio.run(get) if asyncio.iscoroutine(get) else get
+    assert len(model["content"]["cells"]) == len(read_notebook(stem).cells)
+
+
 # --- tools/refresh_notebooks.py ------------------------------------------------------------------------------
 
 
