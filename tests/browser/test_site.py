@@ -9,6 +9,7 @@ from the notebooks, so a new lesson is checked without touching this file.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 import shlex
@@ -21,7 +22,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT
+from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT, in_ci
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +51,10 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme") if importlib.util.find_spec(name) is None]
+    if missing:
+        message = f"the website needs {missing}: pip install -e '.[docs]' (make test installs it)"
+        pytest.fail(message) if in_ci() else pytest.skip(message)
     out = tmp_path_factory.mktemp("site") / "html"
     build = subprocess.run(site_command(out), cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, f"make site failed:\n{build.stdout[-3000:]}\n{build.stderr[-5000:]}"
