@@ -8,22 +8,22 @@ STAMP  := $(VENV)/.installed
 START_METHODS ?= fork spawn forkserver
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg --nbval-cell-timeout 120
 
-.PHONY: lab test test-unit test-browser test-notebooks lint bench clean
+.PHONY: lab test test-unit test-browser test-notebooks lint bench clean site refresh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "mplessons needs Python 3.10 or newer; run: make PYTHON=python3.12 ...")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,docs]'
 	@touch $@
 
 lab: $(STAMP)  ## open the lessons in JupyterLab (127.0.0.1 only, token required)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks --ServerApp.contents_manager_class=jupytext.AsyncTextFileContentsManager
 
 test: $(STAMP) lint test-unit test-notebooks  ## everything CI runs
 
 lint: $(STAMP)
-	$(BIN)/ruff check mplessons tests tools
+	$(BIN)/ruff check mplessons tests tools site
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -38,8 +38,15 @@ test-notebooks: $(STAMP)  ## every lesson under every start method, compared wit
 			|| exit 1; \
 	done
 
+site: $(STAMP)  ## the course as a static website from the stored outputs (nothing runs); warnings are errors
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html site site/_build/html
+	@echo "open site/_build/html/index.html"
+
+refresh: $(STAMP)  ## run lessons and store their outputs: make refresh LESSON=notebooks/03_pool (default: every lesson)
+	$(BIN)/python tools/refresh_notebooks.py $(LESSON)
+
 bench: $(STAMP)
 	$(BIN)/python -m mplessons bench
 
 clean:
-	rm -rf $(VENV) test-results .pytest_cache notebooks/*.py notebooks/__pycache__
+	rm -rf $(VENV) test-results .pytest_cache notebooks/*.py notebooks/__pycache__ site/_build site/lessons

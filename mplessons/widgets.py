@@ -90,6 +90,7 @@ class SpeedupLab(widgets.VBox):
         self.last_run: RunResult | None = None
         self.last_error: BaseException | None = None
         self.figure: Any = None
+        self.figure_png: str | None = None  # base64 PNG of .figure, as shown in .output
         self.runs_started = 0
         self.clicks_ignored = 0
         self._serial: dict[int, float] = {}  # size -> seconds of the serial batch, measured once per size
@@ -230,10 +231,17 @@ class SpeedupLab(widgets.VBox):
             ax_t.set_xlabel("seconds since the run started")
         return fig
 
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        """The live widget, plus the latest figure as a PNG for renderers without a kernel (the course website)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None and self.figure_png is not None:
+            bundle["image/png"] = self.figure_png
+        return bundle
+
     def _show_figure(self, fig: Any) -> None:
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=80)
-        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        png = self.figure_png = base64.b64encode(buffer.getvalue()).decode("ascii")
         self.output.outputs = ({"output_type": "display_data", "metadata": {},
                                 "data": {"image/png": png, "text/plain": "<speedup lab figure>"}},)
 
