@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .errors import InteractiveFunctionError, MPLessonsError, TaskTimeoutError, WorkerCrashedError
 from .guard import InteractiveFunctionWarning, check_worker, load_ipython_extension
+from .i18n import language, set_language
 from .machine import context, default_start_method, gil_enabled, info, info_text, start_methods, usable_cores
 from .runner import RunResult, TaskRecord, run_tasks
 from .timing import calibrate
@@ -46,10 +47,12 @@ __all__ = [
     "gil_enabled",
     "info",
     "info_text",
+    "language",
     "load_ipython_extension",
     "plot_speedup",
     "plot_timeline",
     "run_tasks",
+    "set_language",
     "start_methods",
     "sweep",
     "usable_cores",
