@@ -25,11 +25,14 @@ from support import NOTEBOOKS, ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 import refresh_notebooks  # noqa: E402
 from lesson_sources import first_difference, lesson_stems, read_notebook, read_text  # noqa: E402
+from twin_check import twin_difference  # noqa: E402
 
 STEMS = lesson_stems()
 IDS = [stem.relative_to(NOTEBOOKS).as_posix() for stem in STEMS]
 # What a lesson must say, per language folder ("" = notebooks/; add "zh" with the words of the Chinese lessons).
-MARKERS = {"": {"objectives": "**You will learn**", "key points": "## Key points"}}
+MARKERS = {"": {"objectives": "**You will learn**", "key points": "## Key points"},
+           "zh": {"objectives": "**你将学到**", "key points": "## 要点"}}
+TRANSLATIONS = ["zh"]
 HINT = "<details>"
 
 
@@ -79,18 +82,6 @@ def structure_problems(nb: nbformat.NotebookNode, markers: dict[str, str]) -> li
         if stray and i not in in_exercise:
             problems.append(f"cell {i + 1} is tagged {sorted(stray)} but belongs to no exercise")
     return problems
-
-
-def twin_problems(english: nbformat.NotebookNode, twin: nbformat.NotebookNode) -> list[str]:
-    """A translated lesson has the same cells as its English twin: same types and tags, cell by cell."""
-    def shape(nb):
-        return [(c.cell_type, sorted(tags(c))) for c in nb.cells]
-    if shape(english) == shape(twin):
-        return []
-    index = next((i for i, (a, b) in enumerate(zip(shape(english), shape(twin), strict=False)) if a != b),
-                 min(len(english.cells), len(twin.cells)))
-    return [f"the cells differ from the English lesson's from cell {index + 1} on "
-            f"({len(english.cells)} cells in English, {len(twin.cells)} here)"]
 
 
 # --- the pairs ------------------------------------------------------------------------------------------------
@@ -173,23 +164,69 @@ def test_the_structure_check_finds_a_broken_exercise():
 
 
 TWINS = [s for s in STEMS if language(s)]
+ENGLISH = [s for s in STEMS if not language(s)]
 
 
-@pytest.mark.parametrize("stem", TWINS or [pytest.param(None, marks=pytest.mark.skip(
-    reason="no translated lessons (notebooks/zh/) yet"))], ids=[s.relative_to(NOTEBOOKS).as_posix() for s in TWINS])
-def test_a_translated_lesson_has_the_cells_of_its_english_twin(stem: Path):
+@pytest.mark.parametrize("lang", TRANSLATIONS)
+@pytest.mark.parametrize("stem", ENGLISH, ids=[s.name for s in ENGLISH])
+def test_every_english_lesson_has_its_translation(stem: Path, lang: str):
+    twin = NOTEBOOKS / lang / stem.name
+    assert twin.with_suffix(".md").exists(), f"notebooks/{lang}/{stem.name}.md is missing: translate {stem.name}.md"
+
+
+@pytest.mark.parametrize("stem", TWINS, ids=[s.relative_to(NOTEBOOKS).as_posix() for s in TWINS])
+def test_a_translated_lesson_is_in_step_with_its_english_twin(stem: Path):
     english = NOTEBOOKS / stem.name
     assert english.with_suffix(".md").exists(), f"{stem.relative_to(ROOT)} has no English lesson of that name"
-    assert twin_problems(read_text(english), read_text(stem)) == []
+    difference = twin_difference(read_text(english), read_text(stem), language(stem))
+    assert difference is None, f"{stem.relative_to(ROOT)}.md: {difference}"
 
 
-def test_the_twin_check_finds_a_missing_cell():
-    nb = read_text(STEMS[0])
+def _translated(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A pretend translation: prose, comments and strings changed, the language line added."""
     twin = copy.deepcopy(nb)
-    del twin.cells[2]
-    problems = twin_problems(nb, twin)
-    assert twin_problems(nb, nb) == []
-    assert f"({len(nb.cells)} cells in English, {len(nb.cells) - 1} here)" in problems[0], problems
+    first_code = True
+    for cell in twin.cells:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"\b(the|and|a|of|to|is)\b", "文", cell.source)
+        elif first_code:
+            language_line = 'import mplessons\nmplessons.set_language("zh")\n'
+            cell.source = cell.source.replace("import mplessons\n", language_line, 1)
+            first_code = False
+    return twin
+
+
+def test_the_twin_check_accepts_a_translation_and_names_what_a_translation_may_not_change():
+    english = read_text(NOTEBOOKS / "05_locks_and_races")
+    twin = _translated(english)
+    codes = [i for i, c in enumerate(twin.cells) if c.cell_type == "code"]
+    code = next(i for i in codes[1:] if "print(" in twin.cells[i].source)
+    twin.cells[code].source = twin.cells[code].source.replace("print(", "print(  # 打印\n    ", 1)
+    twin.cells[code].source = re.sub(r'"[^"\n]*"', '"中文"', twin.cells[code].source)
+    assert twin_difference(english, twin, "zh") is None
+
+    changed = copy.deepcopy(twin)
+    changed.cells[code].source = changed.cells[code].source.replace("2", "3", 1)
+    assert f"cell {code + 1} (code): the code differs" in (twin_difference(english, changed, "zh") or "")
+
+    no_language = copy.deepcopy(twin)
+    first = next(i for i, c in enumerate(no_language.cells) if c.cell_type == "code")
+    no_language.cells[first].source = no_language.cells[first].source.replace('mplessons.set_language("zh")\n', "")
+    assert "must set the language" in (twin_difference(english, no_language, "zh") or "")
+
+    retagged = copy.deepcopy(twin)
+    retagged.cells[code].metadata["tags"] = ["nbval-ignore-output"]
+    assert f"cell {code + 1} (code): metadata" in (twin_difference(english, retagged, "zh") or "")
+
+    shorter = copy.deepcopy(twin)
+    del shorter.cells[2]
+    assert f"{len(english.cells)} cells in English, {len(english.cells) - 1} here" in twin_difference(
+        english, shorter, "zh")
+
+    relinked = copy.deepcopy(twin)
+    last = len(relinked.cells) - 1
+    relinked.cells[last].source = relinked.cells[last].source.replace("06_beyond_one_machine.ipynb", "06.ipynb")
+    assert "links to lessons" in (twin_difference(english, relinked, "zh") or "")
 
 
 def test_every_stored_speedup_lab_carries_its_figure_for_the_website():
