@@ -23,7 +23,7 @@ lab: $(STAMP)  ## open the lessons in JupyterLab (127.0.0.1 only, token required
 test: $(STAMP) lint test-unit test-notebooks  ## everything CI runs
 
 lint: $(STAMP)
-	$(BIN)/ruff check mplessons tests tools site
+	$(BIN)/ruff check mplessons tests tools site notebooks
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests
