@@ -29,7 +29,8 @@ from lesson_sources import first_difference, lesson_stems, read_notebook, read_t
 STEMS = lesson_stems()
 IDS = [stem.relative_to(NOTEBOOKS).as_posix() for stem in STEMS]
 # What a lesson must say, per language folder ("" = notebooks/; add "zh" with the words of the Chinese lessons).
-MARKERS = {"": {"objectives": "**You will learn**", "key points": "## Key points"}}
+MARKERS = {"": {"objectives": "**You will learn**", "key points": "## Key points"},
+           "zh": {"objectives": "**你将学到**", "key points": "## 要点"}}
 HINT = "<details>"
 
 
