@@ -88,9 +88,10 @@ def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Cal
     try:
         pickle.dumps(fn)
     except Exception as exc:  # noqa: BLE001 - any pickling failure means workers cannot receive it
+        error = f"{type(exc).__name__}: {exc}"
         raise InteractiveFunctionError(tr(
             "{function} cannot be pickled to send to a worker process ({error}).\n{fixes}",
-            function=described, error=f"{type(exc).__name__}: {exc}", fixes=tr(FIXES),
+            function=described, error=error, fixes=tr(FIXES),
         )) from None
 
     module = getattr(target, "__module__", None) or type(target).__module__

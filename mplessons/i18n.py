@@ -21,8 +21,9 @@ start method, inherit the language.
 After changing messages, refresh the catalog with Babel's own tool, then translate the new entries (empty or
 ``#, fuzzy``) and run ``tests/test_i18n.py``::
 
-    pybabel extract -k tr -k N_ --no-location -o /tmp/mplessons.pot mplessons
-    pybabel update --no-fuzzy-matching --ignore-obsolete -i /tmp/mplessons.pot -o mplessons/locale/zh.po -l zh_CN
+    pybabel extract --no-default-keywords -k tr -k N_ --no-location -w 116 -o /tmp/mplessons.pot mplessons
+    pybabel update --no-fuzzy-matching --ignore-obsolete -w 116 -i /tmp/mplessons.pot -o mplessons/locale/zh.po \
+        -l zh_CN
 """
 
 from __future__ import annotations

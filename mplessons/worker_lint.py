@@ -91,9 +91,11 @@ def advice(name: str, namespace: dict[str, Any] | None) -> str:
                       "it in this cell too, or in a %%worker_module cell of its own and import it from that module",
                       name=name)
     elif name in WELL_KNOWN_ALIASES and _module_name(WELL_KNOWN_ALIASES[name].split(".")[0]):
-        return tr("add `{statement}` to this cell", statement=f"import {WELL_KNOWN_ALIASES[name]} as {name}")
+        statement = f"import {WELL_KNOWN_ALIASES[name]} as {name}"
+        return tr("add `{statement}` to this cell", statement=statement)
     elif _module_name(name):
-        return tr("add `{statement}` to this cell", statement=f"import {name}")
+        statement = f"import {name}"
+        return tr("add `{statement}` to this cell", statement=statement)
     return tr("worker modules do not see the notebook's variables: pass {name} as an argument or define it in the "
               "cell", name=name)
 

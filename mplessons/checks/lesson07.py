@@ -78,6 +78,10 @@ def _most_at_once(calls: list[_Call]) -> int:
     return peak
 
 
+def _error_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
 def _result_problem(result: Any, expected: list[str]) -> Feedback | None:
     if isinstance(result, Iterator):
         return failed(tr("you returned an iterator (executor.map gives one): return a list, "
@@ -123,9 +127,9 @@ def check_fetch_all(fn: Any) -> Feedback:
             return failed(tr("TypeError: {message}. You called fetch(url) yourself and handed its result, a page, to "
                              "the executor: pass the function and its argument separately, "
                              "executor.submit(fetch, url) or executor.map(fetch, urls)", message=exc))
-        return failed(tr("{what} raised {error}", what="fetch_all", error=f"TypeError: {exc}"))
+        return failed(tr("fetch_all raised TypeError: {message}", message=exc))
     except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
-        return failed(tr("{what} raised {error}", what="fetch_all", error=f"{type(exc).__name__}: {exc}"))
+        return failed(tr("{what} raised {error}", what="fetch_all", error=_error_line(exc)))
     wall = time.perf_counter() - wall
     with _calls_lock:
         calls = list(_calls)
@@ -202,8 +206,8 @@ def _one_at_a_time(fn: Callable[..., Any]) -> Feedback | None:
                              "running. A lock acquired and never released? `with lock:` releases it even when the "
                              "code inside raises", seconds=CALL_TIMEOUT))
         if error is not None:
-            return failed(tr("{what} raised {error}", what=f"deposit(account, {amount})",
-                             error=f"{type(error).__name__}: {error}"))
+            call_made = f"deposit(account, {amount})"
+            return failed(tr("{what} raised {error}", what=call_made, error=_error_line(error)))
     if account.reads < 2 or account.writes < 2:
         return failed(tr("two deposits made {reads} read(s) and {writes} write(s): the balance lives in a slow "
                          "store, so go through it, `account.read()` then `account.write(new_balance)`",
