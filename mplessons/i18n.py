@@ -15,8 +15,9 @@ fonts have no CJK glyphs: it would draw boxes and warn), parameter-validation er
 ``python -m mplessons`` and the benchmarks, exception type names, and code in a message (it is Python).
 
 The switch: ``mplessons.set_language("zh")`` (the zh lessons' first cell), or ``MPLESSONS_LANG=zh`` in the
-environment for a whole session. Both live in ``os.environ``, so worker processes started later, under any
-start method, inherit the language.
+environment for a whole session. Both live in ``os.environ``, which fork and spawn children copy when they
+start. forkserver children copy the server instead, which keeps the environment of the moment it started (the
+first forkserver pool of the session): switch before that, as the zh lessons' first cell does.
 
 After changing messages, refresh the catalog with Babel's own tool, then translate the new entries (empty or
 ``#, fuzzy``) and run ``tests/test_i18n.py``::
@@ -45,7 +46,8 @@ def _normalise(lang: str) -> str | None:
 
 
 def set_language(lang: str) -> str:
-    """Speak ``lang`` ("en" or "zh") from now on, here and in worker processes started later."""
+    """Speak ``lang`` ("en" or "zh") from now on, here and in fork or spawn workers started later (forkserver
+    workers only if the forkserver was not running yet: they copy its environment)."""
     chosen = _normalise(lang) if isinstance(lang, str) else None
     if chosen is None:
         raise ValueError(f"language must be one of {sorted(LANGUAGES)}, got {lang!r}; e.g. set_language('zh')")
