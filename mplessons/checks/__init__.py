@@ -84,7 +84,7 @@ def fingerprint(answer: Any) -> str | None:
 
 def remembers_rejections(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
     """Decorate a check whose first argument is the student's function ``name`` (or an ``N_``-marked phrase
-    naming several, translated when the message is made).
+    naming several, in backticks: translated when the message is made).
 
     When the check rejects the very definition it rejected last time, the cell that should have replaced it
     most likely did not run (an error, or a cell magic that was not on the first line): say so first,
@@ -103,10 +103,10 @@ def remembers_rejections(name: str) -> Callable[[Callable[..., Feedback]], Calla
                 return feedback
             if _rejected.get(key) == digest:
                 return failed(tr(
-                    "this is the `{name}` you checked before, unchanged: did your cell run? Look for an error "
+                    "this is the {name} you checked before, unchanged: did your cell run? Look for an error "
                     "under it. A cell magic such as `%%worker_module` must be the cell's first line (not even "
                     "a comment above it). The verdict on it is still: {verdict}",
-                    name=tr(name), verdict=feedback.message,
+                    name=f"`{name}`" if name.isidentifier() else tr(name), verdict=feedback.message,
                 ))
             _rejected[key] = digest
             return feedback

@@ -83,14 +83,15 @@ class WatchedContext:
 
 
 def importable_problem(fn: Any, name: str) -> str | None:
-    """Why worker processes could not import ``fn``, or None."""
+    """Why worker processes could not import ``fn``, or None. ``name`` as the message shows it: `lookup` in
+    backticks, or words (the initializer)."""
     qualname = getattr(fn, "__qualname__", "") or ""
     if getattr(fn, "__name__", "") == "<lambda>" or "<locals>" in qualname:
-        return tr("`{name}` is a lambda or a function defined inside another one: it works only under fork "
+        return tr("{name} is a lambda or a function defined inside another one: it works only under fork "
                   "(workers are copies of this process); under spawn and forkserver it must be pickled by name, "
                   "which fails. Define it with def at the top level of your %%worker_module cell", name=name)
     if getattr(fn, "__module__", None) == "__main__":
-        return tr("`{name}` is defined in a plain notebook cell: it works only under fork; under spawn and "
+        return tr("{name} is defined in a plain notebook cell: it works only under fork; under spawn and "
                   "forkserver the workers cannot import it and the Pool would hang. Put it in a cell that starts "
                   "with %%worker_module NAME", name=name)
     return None
@@ -174,7 +175,7 @@ def check_lookups(run_lookups: Any, open_connection: Any, lookup: Any, start_met
     return _judge((run_lookups, open_connection, lookup), start_method)
 
 
-@remembers_rejections(N_("run_lookups, open_connection and lookup"))
+@remembers_rejections(N_("`run_lookups`, `open_connection` and `lookup`"))
 def _judge(answer: tuple[Any, Any, Any], start_method: str | None) -> Feedback:
     names = ("run_lookups", "open_connection", "lookup")
     for fn, name in zip(answer, names, strict=True):
@@ -186,7 +187,7 @@ def _judge(answer: tuple[Any, Any, Any], start_method: str | None) -> Feedback:
                              kind=type(fn).__name__, value=fn))
     run_lookups, open_connection, lookup = answer
     for fn, name in ((open_connection, "open_connection"), (lookup, "lookup")):
-        problem = importable_problem(fn, name)
+        problem = importable_problem(fn, f"`{name}`")
         if problem:
             return failed(problem)
     with tempfile.TemporaryDirectory(prefix="lesson03b-") as folder:
