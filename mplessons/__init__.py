@@ -3,6 +3,9 @@
 Notebook cells teach the standard library; this package holds what must be importable by worker processes
 (``mplessons.workloads``), the guard that turns a would-be hang into a clear error (``check_worker``), the
 ``%%worker_module`` magic, and the timing harness behind the lessons' plots.
+
+It speaks English, or Simplified Chinese after ``set_language("zh")`` or with ``MPLESSONS_LANG=zh`` in the
+environment (``mplessons.i18n`` says what is translated).
 """
 
 from __future__ import annotations

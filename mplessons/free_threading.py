@@ -4,6 +4,9 @@ The lesson runs in whatever Python the kernel has (usually one with the GIL). A 
 there is one, is found by name (``python3.14t``, ``python3.13t`` on PATH) or named in
 ``$MPLESSONS_FREE_THREADED_PYTHON``, and the demo runs in it as a subprocess: ``thread_scaling_demo.py`` needs
 only the standard library there. Nothing here ever reports a stored result as this machine's.
+
+What the lesson prints (``HOW_TO_GET_ONE``, ``Scaling.summary()``, the errors) is in the student's language;
+the plot stays English (matplotlib's default fonts cannot draw Chinese).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .i18n import N_, tr
 from .machine import FREE_THREADED_ENV as ENV_VAR
 
 CANDIDATES = ("python3.14t", "python3.13t")
 DEMO_SCRIPT = Path(__file__).with_name("thread_scaling_demo.py")
 
-HOW_TO_GET_ONE = """\
+_HOW_TO_GET_ONE = N_("""\
 To get one (the build is called free-threaded, its programs end in "t"):
   * python.org installers for Windows and macOS: choose Customize and tick the free-threaded binaries
   * uv:         uv python install 3.14t
@@ -30,7 +34,14 @@ To get one (the build is called free-threaded, its programs end in "t"):
   * conda:      conda create -n ft -c conda-forge python-freethreading
   * Fedora:     dnf install python3.14-freethreading
   * Ubuntu:     apt install python3.14-nogil (from the deadsnakes PPA)
-Then put python3.14t on PATH, or set MPLESSONS_FREE_THREADED_PYTHON to its path, and run this cell again."""
+Then put python3.14t on PATH, or set MPLESSONS_FREE_THREADED_PYTHON to its path, and run this cell again.""")
+
+
+def __getattr__(name: str) -> Any:
+    """``HOW_TO_GET_ONE``: where to get a free-threaded Python, in the language of the moment it is read."""
+    if name == "HOW_TO_GET_ONE":
+        return tr(_HOW_TO_GET_ONE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -52,13 +63,14 @@ def find_interpreter(environ: Mapping[str, str] | None = None, search_path: str 
     if named:
         found = shutil.which(named, path=path)
         if found is None:
-            raise ValueError(f"${ENV_VAR} is {named!r}, which is not an executable file or a program on PATH: "
-                             f"set it to the full path of a free-threaded python (such as python3.14t), or unset it")
+            raise ValueError(tr("${variable} is {value!r}, which is not an executable file or a program on PATH: "
+                                "set it to the full path of a free-threaded python (such as python3.14t), or unset "
+                                "it", variable=ENV_VAR, value=named))
         return Interpreter(found, f"${ENV_VAR}")
     for name in CANDIDATES:
         found = shutil.which(name, path=path)
         if found is not None:
-            return Interpreter(found, f"{name} on PATH")
+            return Interpreter(found, tr("{program} on PATH", program=name))
     return None
 
 
@@ -83,16 +95,18 @@ class Scaling:
 
     def summary(self) -> str:
         if not self.free_threaded_build:
-            build = "not a free-threaded build: its threads share one GIL, expect no speedup"
+            build = tr("not a free-threaded build: its threads share one GIL, expect no speedup")
         elif self.gil_enabled:
-            build = "a free-threaded build, but the GIL is on (PYTHON_GIL=1, or an extension turned it on)"
+            build = tr("a free-threaded build, but the GIL is on (PYTHON_GIL=1, or an extension turned it on)")
         else:
-            build = "free-threaded, GIL off"
-        lines = [f"Python {self.python} at {self.executable}: {build}; {self.cores} logical cores."]
-        lines += [f"  {k} thread(s): {self.seconds[k]:.2f} s for {self.tasks} tasks, speedup {v:.1f}x"
+            build = tr("free-threaded, GIL off")
+        lines = [tr("Python {version} at {executable}: {build}; {cores} logical cores.", version=self.python,
+                    executable=self.executable, build=build, cores=self.cores)]
+        lines += [tr("  {threads} thread(s): {seconds:.2f} s for {tasks} tasks, speedup {speedup:.1f}x", threads=k,
+                     seconds=self.seconds[k], tasks=self.tasks, speedup=v)
                   for k, v in self.speedups.items()]
-        lines.append(f"  bare `counter.value += 1` in 2 threads: lost {self.lost_updates:,} of {self.updates:,} "
-                     f"updates")
+        lines.append(tr("  bare `counter.value += 1` in 2 threads: lost {lost:,} of {updates:,} updates",
+                        lost=self.lost_updates, updates=self.updates))
         return "\n".join(lines)
 
 
@@ -104,17 +118,19 @@ def run_thread_scaling(python: str, threads: Sequence[int] = (1, 2, 4), tasks: i
         done = subprocess.run([python, str(DEMO_SCRIPT), options], capture_output=True, text=True,
                               timeout=timeout, check=False)
     except FileNotFoundError:
-        raise RuntimeError(f"cannot run {python!r}: no such program") from None
+        raise RuntimeError(tr("cannot run {python!r}: no such program", python=python)) from None
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{python} did not finish the demo within {timeout:g} s") from None
+        raise RuntimeError(tr("{python} did not finish the demo within {seconds:g} s", python=python,
+                              seconds=timeout)) from None
     if done.returncode != 0:
-        raise RuntimeError(f"{python} exited with code {done.returncode} running the demo: "
-                           f"{done.stderr.strip()[-600:] or done.stdout.strip()[-600:]}")
+        raise RuntimeError(tr("{python} exited with code {code} running the demo: {output}", python=python,
+                              code=done.returncode, output=done.stderr.strip()[-600:] or done.stdout.strip()[-600:]))
     return parse_scaling(done.stdout, python)
 
 
-def parse_scaling(stdout: str, python: str = "the other Python") -> Scaling:
+def parse_scaling(stdout: str, python: str | None = None) -> Scaling:
     """The demo's result from its output (the last line that is JSON; warnings may come before it)."""
+    python = python or tr("the other Python")
     for line in reversed(stdout.strip().splitlines()):
         try:
             raw: dict[str, Any] = json.loads(line)
@@ -129,12 +145,14 @@ def parse_scaling(stdout: str, python: str = "the other Python") -> Scaling:
                 lost_updates=int(raw["lost_updates"]), updates=int(raw["updates"]),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise RuntimeError(f"{python} printed a result the lesson cannot read ({exc!r}): {line[:300]}") from None
-    raise RuntimeError(f"{python} printed no result: {stdout.strip()[-300:]!r}")
+            raise RuntimeError(tr("{python} printed a result the lesson cannot read ({error!r}): {line}",
+                                  python=python, error=exc, line=line[:300])) from None
+    raise RuntimeError(tr("{python} printed no result: {output!r}", python=python, output=stdout.strip()[-300:]))
 
 
 def plot_thread_scaling(result: Scaling):
-    """Speedup against the number of threads, with the ideal line and the usable cores of *that* run."""
+    """Speedup against the number of threads, with the ideal line and the usable cores of *that* run (in
+    English: matplotlib's default fonts cannot draw Chinese)."""
     import matplotlib.pyplot as plt
 
     counts = sorted(result.seconds)

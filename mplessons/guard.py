@@ -23,16 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InteractiveFunctionError
+from .i18n import N_, tr
 from .machine import resolve_start_method
 from .validation import callable_fn
 
-FIXES = (
+FIXES = N_(
     "Fix it either way:\n"
     "  1. import it from a module: put the function in a .py file next to the notebook and import it\n"
     "     (the lessons' own workers are in mplessons.workloads), or\n"
     "  2. in the notebook: run `%load_ext mplessons` once, then start the cell that defines it with\n"
     "     `%%worker_module my_jobs` - the cell becomes module my_jobs, which every worker can import."
 )
+"""How to make a notebook function importable; in the student's language: ``tr(FIXES)``."""
 
 
 class InteractiveFunctionWarning(UserWarning):
@@ -76,18 +78,21 @@ def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Cal
     qualname = getattr(target, "__qualname__", "")
 
     if getattr(target, "__name__", "") == "<lambda>" or "<locals>" in qualname:
-        kind = "a lambda" if target.__name__ == "<lambda>" else "defined inside another function"
-        raise InteractiveFunctionError(
-            f"{described} is {kind}, so it cannot be pickled and sent to a worker process under any start "
-            f"method (Pool, ProcessPoolExecutor and run_tasks send functions by module and name).\n"
-            f"Define it with `def` at the top level of a module instead.\n{FIXES}"
-        )
+        kind = tr("a lambda") if target.__name__ == "<lambda>" else tr("defined inside another function")
+        raise InteractiveFunctionError(tr(
+            "{function} is {kind}, so it cannot be pickled and sent to a worker process under any start "
+            "method (Pool, ProcessPoolExecutor and run_tasks send functions by module and name).\n"
+            "Define it with `def` at the top level of a module instead.\n{fixes}",
+            function=described, kind=kind, fixes=tr(FIXES),
+        ))
     try:
         pickle.dumps(fn)
     except Exception as exc:  # noqa: BLE001 - any pickling failure means workers cannot receive it
-        raise InteractiveFunctionError(
-            f"{described} cannot be pickled to send to a worker process ({type(exc).__name__}: {exc}).\n{FIXES}"
-        ) from None
+        error = f"{type(exc).__name__}: {exc}"
+        raise InteractiveFunctionError(tr(
+            "{function} cannot be pickled to send to a worker process ({error}).\n{fixes}",
+            function=described, error=error, fixes=tr(FIXES),
+        )) from None
 
     module = getattr(target, "__module__", None) or type(target).__module__
     if module == "__main__":
@@ -95,61 +100,65 @@ def check_worker(fn: Callable[..., Any], start_method: str | None = None) -> Cal
             return fn
         if method == "fork":
             warnings.warn(
-                f"{described} is defined in this notebook. It works under 'fork' because each worker is a "
-                f"copy of this kernel, but the same code hangs under 'spawn' (macOS, Windows) and "
-                f"'forkserver' (Linux's default from Python 3.14) with a multiprocessing Pool, and raises "
-                f"BrokenProcessPool with a ProcessPoolExecutor.\n{FIXES}",
+                tr("{function} is defined in this notebook. It works under 'fork' because each worker is a "
+                   "copy of this kernel, but the same code hangs under 'spawn' (macOS, Windows) and "
+                   "'forkserver' (Linux's default from Python 3.14) with a multiprocessing Pool, and raises "
+                   "BrokenProcessPool with a ProcessPoolExecutor.\n{fixes}", function=described, fixes=tr(FIXES)),
                 InteractiveFunctionWarning,
                 stacklevel=2,
             )
             return fn
-        how = "a fresh Python" if method == "spawn" else "forked from a server process"
-        raise InteractiveFunctionError(
-            f"{described} is defined in this notebook (the kernel's __main__). Under the '{method}' start method "
-            f"each worker is {how} that never ran this notebook's cells, and a pool sends it functions by module "
-            f"and name only. There is no module file to find {described} in, so each worker would die "
-            f"(AttributeError) when it unpickles its first chunk of tasks: a multiprocessing Pool replaces the "
-            f"dead workers and then waits forever; a ProcessPoolExecutor raises BrokenProcessPool.\n{FIXES}"
-        )
+        how = tr("a fresh Python") if method == "spawn" else tr("forked from a server process")
+        raise InteractiveFunctionError(tr(
+            "{function} is defined in this notebook (the kernel's __main__). Under the '{method}' start method "
+            "each worker is {how} that never ran this notebook's cells, and a pool sends it functions by module "
+            "and name only. There is no module file to find {function} in, so each worker would die "
+            "(AttributeError) when it unpickles its first chunk of tasks: a multiprocessing Pool replaces the "
+            "dead workers and then waits forever; a ProcessPoolExecutor raises BrokenProcessPool.\n{fixes}",
+            function=described, method=method, how=how, fixes=tr(FIXES),
+        ))
 
     if module not in sys.modules or importlib.util.find_spec(module) is None:
-        raise InteractiveFunctionError(
-            f"{described} comes from module {module!r}, which worker processes cannot import from sys.path.\n"
-            f"{FIXES}"
-        )
+        raise InteractiveFunctionError(tr(
+            "{function} comes from module {module!r}, which worker processes cannot import from sys.path.\n"
+            "{fixes}", function=described, module=module, fixes=tr(FIXES),
+        ))
     return fn
 
 
 # --- %%worker_module -------------------------------------------------------------------------------
 
 HEADER = "# Written by %%worker_module from a notebook cell: edit the cell and re-run it, not this file.\n"
+"""The first line of every worker module file, and how one is recognised: English in every language, so that a
+file written in a zh session is still recognised (and may be overwritten) in an English one."""
 
 
 def _check_module_name(name: str) -> str:
     """Refuse names that are not importable or that would shadow a real module."""
     if not name:
-        raise ValueError("%%worker_module needs a module name, e.g. `%%worker_module my_jobs`")
+        raise ValueError(tr("%%worker_module needs a module name, e.g. `%%worker_module my_jobs`"))
     if not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(
-            f"%%worker_module name {name!r} is not a valid module name: use letters, digits and _, "
-            f"not starting with a digit, e.g. my_jobs"
-        )
+        raise ValueError(tr(
+            "%%worker_module name {name!r} is not a valid module name: use letters, digits and _, "
+            "not starting with a digit, e.g. my_jobs", name=name,
+        ))
     if name in sys.stdlib_module_names or name in sys.builtin_module_names:
-        raise ValueError(
-            f"%%worker_module name {name!r} would shadow the standard library module {name!r}; "
-            f"choose another name, e.g. my_{name}"
-        )
+        raise ValueError(tr(
+            "%%worker_module name {name!r} would shadow the standard library module {name!r}; "
+            "choose another name, e.g. my_{name}", name=name,
+        ))
     existing = sys.modules.get(name)
     if existing is not None and not _is_worker_module(existing):
-        raise ValueError(
-            f"%%worker_module name {name!r} is already the name of an imported module; choose another name"
-        )
+        raise ValueError(tr(
+            "%%worker_module name {name!r} is already the name of an imported module; choose another name", name=name,
+        ))
     if existing is None:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin and Path(spec.origin).resolve() != (Path.cwd() / f"{name}.py").resolve():
-            raise ValueError(
-                f"%%worker_module name {name!r} would shadow the installed module {name!r}; choose another name"
-            )
+            raise ValueError(tr(
+                "%%worker_module name {name!r} would shadow the installed module {name!r}; choose another name",
+                name=name,
+            ))
     return name
 
 
@@ -173,10 +182,10 @@ def write_worker_module(name: str, source: str) -> Any:
     try:
         path.write_text(HEADER + source, encoding="utf-8")
     except OSError as exc:
-        raise OSError(
-            f"%%worker_module could not write {name}.py in the notebook's folder ({exc.strerror}); "
-            f"open the notebook from a folder you can write to"
-        ) from None
+        raise OSError(tr(
+            "%%worker_module could not write {name}.py in the notebook's folder ({reason}); "
+            "open the notebook from a folder you can write to", name=name, reason=exc.strerror,
+        )) from None
     for stale in Path.cwd().joinpath("__pycache__").glob(f"{name}.*.pyc"):
         stale.unlink(missing_ok=True)  # same-second edits keep the old mtime: never run stale bytecode
     if "" not in sys.path and os.getcwd() not in sys.path:
@@ -210,8 +219,8 @@ def worker_module(line: str, cell: str, namespace: dict[str, Any] | None = None)
     if namespace is not None:
         namespace.update(names)
         namespace[name] = module
-    shown = ", ".join(sorted(n for n, v in names.items() if callable(v))) or "(no functions)"
-    print(f"worker module {name!r} ready ({name}.py): {shown}")
+    shown = ", ".join(sorted(n for n, v in names.items() if callable(v))) or tr("(no functions)")
+    print(tr("worker module {name!r} ready ({name}.py): {functions}", name=name, functions=shown))
     return sorted(names)
 
 

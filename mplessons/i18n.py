@@ -1,13 +1,30 @@
 """The language mplessons speaks to the student: English by default, Simplified Chinese on request.
 
-Every message a student reads (exercise feedback, ``check_worker``'s errors, ``%%worker_module`` notes, the
-speedup lab's labels) is written as ``tr("English template with {name}", name=value)``. The template is the
-key into the catalog ``mplessons/locale/zh.po`` (gettext's format, read with Babel), so changing an English
-message makes its old translation stop matching: the catalog test then names it, instead of a stale Chinese
-sentence living on.
+Every message a student reads is written as ``tr("English template with {name}", name=value)``; a template
+defined away from its use (a constant) is marked ``N_("...")`` and translated where it is used,
+``tr(FIXES)``. The template is the key into the catalog ``mplessons/locale/zh.po`` (gettext's format, read
+with Babel), so changing an English message makes its old translation stop matching: ``tests/test_i18n.py``
+then names it, instead of a stale Chinese sentence living on.
 
-The zh lessons call ``mplessons.set_language("zh")`` in their first cell; ``MPLESSONS_LANG=zh`` does the
-same for a whole session (and reaches worker processes, which inherit the environment).
+What is translated: exercise-check feedback (``mplessons.checks``; lessons 04-06 not yet), ``check_worker``'s
+``InteractiveFunctionError`` / ``InteractiveFunctionWarning``, what ``%%worker_module`` prints and the errors
+it raises for a bad module name, the speedup lab's labels, buttons and status lines, and what
+``mplessons.free_threading`` prints in lesson 07. What stays English: matplotlib figures (matplotlib's default
+fonts have no CJK glyphs: it would draw boxes and warn), parameter-validation errors of the API
+(``validation.py``, ``runner.py``: for whoever calls the functions, who reads Python's English tracebacks anyway),
+``python -m mplessons`` and the benchmarks, exception type names, and code in a message (it is Python).
+
+The switch: ``mplessons.set_language("zh")`` (the zh lessons' first cell), or ``MPLESSONS_LANG=zh`` in the
+environment for a whole session. Both live in ``os.environ``, which fork and spawn children copy when they
+start. forkserver children copy the server instead, which keeps the environment of the moment it started (the
+first forkserver pool of the session): switch before that, as the zh lessons' first cell does.
+
+After changing messages, refresh the catalog with Babel's own tool, then translate the new entries (empty or
+``#, fuzzy``) and run ``tests/test_i18n.py``::
+
+    pybabel extract --no-default-keywords -k tr -k N_ --no-location -w 116 -o /tmp/mplessons.pot mplessons
+    pybabel update --no-fuzzy-matching --ignore-obsolete -w 116 -i /tmp/mplessons.pot -o mplessons/locale/zh.po \
+        -l zh_CN
 """
 
 from __future__ import annotations
@@ -29,7 +46,8 @@ def _normalise(lang: str) -> str | None:
 
 
 def set_language(lang: str) -> str:
-    """Speak ``lang`` ("en" or "zh") from now on, here and in worker processes started later."""
+    """Speak ``lang`` ("en" or "zh") from now on, here and in fork or spawn workers started later (forkserver
+    workers only if the forkserver was not running yet: they copy its environment)."""
     chosen = _normalise(lang) if isinstance(lang, str) else None
     if chosen is None:
         raise ValueError(f"language must be one of {sorted(LANGUAGES)}, got {lang!r}; e.g. set_language('zh')")
@@ -55,13 +73,24 @@ def catalog(lang: str) -> dict[str, str]:
     return {m.id: m.string for m in entries if m.id and m.string and not m.fuzzy}
 
 
+def N_(template: str) -> str:  # noqa: N802 - gettext's name for "mark for translation, translate later"
+    """Mark a template defined away from its use: returns it unchanged; ``tr(CONSTANT)`` translates it."""
+    return template
+
+
 def tr(template: str, /, **values: object) -> str:
     """``template`` in the current language, with ``values`` filled in (``str.format`` rules).
 
     A template the catalog lacks falls back to English: a student never sees an empty message, and the
-    catalog test fails until the translation is there. Templates always go through ``format``, so a literal
-    brace is written ``{{`` in every template.
+    catalog test fails until the translation is there. So does a translation that does not format (a
+    placeholder mistyped), rather than an error in place of feedback. Templates always go through
+    ``format``, so a literal brace is written ``{{`` in every template.
     """
     lang = language()
     text = template if lang == "en" else catalog(lang).get(template, template)
-    return text.format(**values)
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        if text is template:
+            raise
+        return template.format(**values)

@@ -8,6 +8,11 @@ The run happens in a background thread: the kernel stays free to receive the nex
 is how a second click during a run is *seen and ignored* (a callback that blocked the kernel would only
 get that click after the run and start a second one). Output goes into the Output widget's ``outputs``
 directly (a PNG per figure), which works from any thread, unlike ``with output:``.
+
+Labels, buttons and status lines speak the student's language (``tr``), chosen when the lab is made. The
+figure stays English: matplotlib's default fonts have no CJK glyphs, so Chinese text would be drawn as boxes,
+with a warning per missing glyph. The backend names in the dropdown stay as they are, too: they are the values
+``speedup_lab(backend=...)`` and ``run_tasks(backend=...)`` take.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .i18n import tr
 from .machine import resolve_start_method, usable_cores
 from .runner import RunResult, run_tasks
 from .timing import calibrate
@@ -68,23 +74,24 @@ class SpeedupLab(widgets.VBox):
         self.fn, self.tasks, self.start_method, self.timeout = fn, tasks, start_method, timeout
         self.cores = usable_cores()
         labels = size_labels or [f"{s:,}" for s in sizes]
-        self.workers = widgets.IntSlider(value=workers, min=1, max=max_workers, step=1, description="workers",
+        self.workers = widgets.IntSlider(value=workers, min=1, max=max_workers, step=1, description=tr("workers"),
                                          continuous_update=False, layout=widgets.Layout(width="420px"))
         self.workers.add_class("mplessons-workers")
         self.size = widgets.SelectionSlider(options=list(zip(labels, sizes, strict=True)), value=size,
-                                            description="task size", continuous_update=False,
+                                            description=tr("task size"), continuous_update=False,
                                             layout=widgets.Layout(width="420px"))
         self.size.add_class("mplessons-size")
-        self.backend = widgets.Dropdown(options=list(available_backends()), value=backend, description="backend")
+        self.backend = widgets.Dropdown(options=list(available_backends()), value=backend,
+                                        description=tr("backend"))
         self.backend.add_class("mplessons-backend")
-        self.run = widgets.Button(description="Run", button_style="primary", icon="play",
-                                  tooltip=f"run {tasks} tasks and add a point to the speedup plot")
+        self.run = widgets.Button(description=tr("Run"), button_style="primary", icon="play",
+                                  tooltip=tr("run {tasks} tasks and add a point to the speedup plot", tasks=tasks))
         self.run.add_class("mplessons-run")
-        self.clear = widgets.Button(description="Clear points",
-                                    tooltip="forget the points and the serial baselines measured so far")
+        self.clear = widgets.Button(description=tr("Clear points"),
+                                    tooltip=tr("forget the points and the serial baselines measured so far"))
         self.progress = widgets.IntProgress(value=0, min=0, max=2, description="", bar_style="info",
                                             layout=widgets.Layout(width="200px"))
-        self.status = widgets.HTML(value=f"Press <b>Run</b>: {tasks} tasks of the chosen size.")
+        self.status = widgets.HTML(value=tr("Press <b>Run</b>: {tasks} tasks of the chosen size.", tasks=tasks))
         self.output = widgets.Output(layout=widgets.Layout(min_height="300px"))
         self.history: list[LabPoint] = []
         self.last_run: RunResult | None = None
@@ -114,7 +121,7 @@ class SpeedupLab(widgets.VBox):
         if not self._busy:
             self.history.clear()
             self._serial.clear()  # a baseline measured while the machine was busy would skew every point
-            self.status.value = "Points and serial baselines cleared."
+            self.status.value = tr("Points and serial baselines cleared.")
 
     def _on_run(self, _button: Any = None) -> None:
         with self._lock:
@@ -148,11 +155,12 @@ class SpeedupLab(widgets.VBox):
         try:
             self.last_error = None
             self._measure_and_draw()
-            self.status.value += f" Redrawn in {time.perf_counter() - started:.2f} s."
+            self.status.value += tr(" Redrawn in {seconds:.2f} s.", seconds=time.perf_counter() - started)
         except BaseException as exc:  # noqa: BLE001 - shown to the student, not swallowed
             self.last_error = exc
             self.progress.bar_style = "danger"
-            self.status.value = f"<b style='color:#c00'>{type(exc).__name__}</b>: the run failed, see below."
+            self.status.value = tr("<b style='color:#c00'>{error}</b>: the run failed, see below.",
+                                   error=type(exc).__name__)
             self._show_error(exc)
         finally:
             self.run.disabled = False
@@ -164,10 +172,11 @@ class SpeedupLab(widgets.VBox):
         items = [size] * self.tasks
         self.progress.value, self.progress.bar_style = 0, "info"
         if size not in self._serial:
-            self.status.value = f"measuring the serial baseline: {self.tasks} tasks one after another…"
+            self.status.value = tr("measuring the serial baseline: {tasks} tasks one after another…", tasks=self.tasks)
             self._serial[size] = run_tasks(self.fn, items, backend="serial", timeout=self.timeout).seconds
         self.progress.value = 1
-        self.status.value = f"running {self.tasks} tasks on {workers} {backend} worker(s)…"
+        self.status.value = tr("running {tasks} tasks on {workers} {backend} worker(s)…", tasks=self.tasks,
+                               workers=workers, backend=backend)
         if backend == "dask":
             self._start_dask(workers)
         run = run_tasks(self.fn, items, backend=backend, workers=workers, start_method=self.start_method,
@@ -180,8 +189,10 @@ class SpeedupLab(widgets.VBox):
         self._show_figure(self.figure)
         self.progress.bar_style = "success"
         first = min(t.start for t in run.tasks)
-        self.status.value = (f"{workers} {backend} worker(s): {run.seconds:.3f} s, serial {point.serial_seconds:.3f} s "
-                             f"→ speedup <b>{point.speedup:.2f}×</b> (first task began after {first:.3f} s).")
+        self.status.value = tr("{workers} {backend} worker(s): {seconds:.3f} s, serial {serial:.3f} s → speedup "
+                               "<b>{speedup:.2f}×</b> (first task began after {first:.3f} s).", workers=workers,
+                               backend=backend, seconds=run.seconds, serial=point.serial_seconds,
+                               speedup=point.speedup, first=first)
 
     def _start_dask(self, workers: int) -> None:
         """Start the embedded dask cluster before the timed run, saying so: the first start takes seconds."""
@@ -189,17 +200,19 @@ class SpeedupLab(widgets.VBox):
 
         address = dask_backend.scheduler_address()
         if dask_backend._client is None:
-            where = f"connecting to the dask scheduler at {address}" if address else (
-                f"starting a local dask cluster ({max(workers, self.cores)} worker processes): "
-                f"a few seconds the first time")
-            self.status.value = f"{where}…"
+            self.status.value = tr("connecting to the dask scheduler at {address}…", address=address) if address \
+                else tr("starting a local dask cluster ({workers} worker processes): a few seconds the first time…",
+                        workers=max(workers, self.cores))
         elif address is None and dask_backend._cluster is not None and workers > len(dask_backend._cluster.workers):
-            self.status.value = f"adding dask worker processes to reach {workers}…"
+            self.status.value = tr("adding dask worker processes to reach {workers}…", workers=workers)
         dask_backend.get_client(workers=workers)
-        self.status.value = f"running {self.tasks} tasks on {workers} dask worker(s)…"
+        self.status.value = tr("running {tasks} tasks on {workers} {backend} worker(s)…", tasks=self.tasks,
+                               workers=workers, backend="dask")
 
     def draw(self) -> Any:
-        """The lab's figure: the speedup points at the current size (left) and the last run's timeline."""
+        """The lab's figure: the speedup points at the current size (left) and the last run's timeline.
+
+        Its text stays English in every language: matplotlib's default fonts cannot draw Chinese."""
         from .plots import COLORS, new_figure, plot_timeline
 
         size = self.size.value
@@ -249,7 +262,7 @@ class SpeedupLab(widgets.VBox):
         lines = traceback.format_exception_only(type(exc), exc)
         notes = "".join(f"{note}\n" for note in getattr(exc, "__notes__", ()) if note not in "".join(lines))
         self.output.outputs = ({"output_type": "stream", "name": "stderr",
-                                "text": "The run failed:\n" + "".join(lines) + notes},)
+                                "text": tr("The run failed:") + "\n" + "".join(lines) + notes},)
 
 
 def _median_by_workers(points: Sequence[LabPoint]) -> dict[int, float]:

@@ -21,6 +21,8 @@ from typing import Any
 
 from pyflakes import checker, messages
 
+from .i18n import tr
+
 WELL_KNOWN_ALIASES = {"np": "numpy", "pd": "pandas", "plt": "matplotlib.pyplot", "mp": "multiprocessing"}
 
 
@@ -83,16 +85,19 @@ def advice(name: str, namespace: dict[str, Any] | None) -> str:
         value = namespace[name]
         statement = _import_for(name, value)
         if statement:
-            return f"add `{statement}` to this cell"
+            return tr("add `{statement}` to this cell", statement=statement)
         if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == "__main__":
-            return (f"`{name}` is defined in another notebook cell, which worker processes cannot import: define it "
-                    f"in this cell too, or in a %%worker_module cell of its own and import it from that module")
+            return tr("`{name}` is defined in another notebook cell, which worker processes cannot import: define "
+                      "it in this cell too, or in a %%worker_module cell of its own and import it from that module",
+                      name=name)
     elif name in WELL_KNOWN_ALIASES and _module_name(WELL_KNOWN_ALIASES[name].split(".")[0]):
-        return f"add `import {WELL_KNOWN_ALIASES[name]} as {name}` to this cell"
+        statement = f"import {WELL_KNOWN_ALIASES[name]} as {name}"
+        return tr("add `{statement}` to this cell", statement=statement)
     elif _module_name(name):
-        return f"add `import {name}` to this cell"
-    return (f"worker modules do not see the notebook's variables: pass {name} as an argument or define it in the "
-            f"cell")
+        statement = f"import {name}"
+        return tr("add `{statement}` to this cell", statement=statement)
+    return tr("worker modules do not see the notebook's variables: pass {name} as an argument or define it in the "
+              "cell", name=name)
 
 
 def notes(module: str, source: str, namespace: dict[str, Any] | None = None) -> list[str]:
@@ -109,14 +114,14 @@ def notes(module: str, source: str, namespace: dict[str, Any] | None = None) -> 
     found: list[str] = []
     names = undefined_names(tree, block_lines)
     if names:
-        which = "a name" if len(names) == 1 else "names"
-        found.append(f"⚠ {module}.py uses {which} that this cell neither defines nor imports. A worker module sees "
-                     f"only its own cell, not the notebook's other cells, so calling its functions (in a worker "
-                     f"process or here) would stop with NameError:")
+        which = tr("a name") if len(names) == 1 else tr("names")
+        found.append(tr("⚠ {module}.py uses {which} that this cell neither defines nor imports. A worker module "
+                        "sees only its own cell, not the notebook's other cells, so calling its functions (in a "
+                        "worker process or here) would stop with NameError:", module=module, which=which))
         found.extend(f"  • {name}: {advice(name, namespace)}" for name in names)
     for block in blocks:
         line = block.lineno + 1  # the cell's first line is the %%worker_module line
-        found.append(f"⚠ the `if __name__ == \"__main__\":` block (line {line} of the cell) does not run here: "
-                     f"the cell is imported as module {module}, so its __name__ is {module!r}. Put that code in the "
-                     f"next cell, a normal one, where it runs in the notebook.")
+        found.append(tr("⚠ the `if __name__ == \"__main__\":` block (line {line} of the cell) does not run here: "
+                        "the cell is imported as module {module}, so its __name__ is {module!r}. Put that code in "
+                        "the next cell, a normal one, where it runs in the notebook.", line=line, module=module))
     return found

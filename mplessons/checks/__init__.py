@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from ..i18n import tr
+
 PLACEHOLDER = Ellipsis
 
 
@@ -45,7 +47,8 @@ def failed(message: str) -> Feedback:
 
 
 def not_attempted(what: str) -> Feedback:
-    return Feedback(False, f"not attempted yet: {what}", attempted=False)
+    """``what`` is already in the student's language (the caller's ``tr``)."""
+    return Feedback(False, tr("not attempted yet: {what}", what=what), attempted=False)
 
 
 def is_placeholder(answer: Any) -> bool:
@@ -80,7 +83,8 @@ def fingerprint(answer: Any) -> str | None:
 
 
 def remembers_rejections(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
-    """Decorate a check whose first argument is the student's function ``name``.
+    """Decorate a check whose first argument is the student's function ``name`` (or an ``N_``-marked phrase
+    naming several, in backticks: translated when the message is made).
 
     When the check rejects the very definition it rejected last time, the cell that should have replaced it
     most likely did not run (an error, or a cell magic that was not on the first line): say so first,
@@ -98,11 +102,12 @@ def remembers_rejections(name: str) -> Callable[[Callable[..., Feedback]], Calla
                 _rejected.pop(key, None)
                 return feedback
             if _rejected.get(key) == digest:
-                return failed(
-                    f"this is the `{name}` you checked before, unchanged: did your cell run? Look for an error "
-                    f"under it. A cell magic such as `%%worker_module` must be the cell's first line (not even "
-                    f"a comment above it). The verdict on it is still: {feedback.message}"
-                )
+                return failed(tr(
+                    "this is the {name} you checked before, unchanged: did your cell run? Look for an error "
+                    "under it. A cell magic such as `%%worker_module` must be the cell's first line (not even "
+                    "a comment above it). The verdict on it is still: {verdict}",
+                    name=f"`{name}`" if name.isidentifier() else tr(name), verdict=feedback.message,
+                ))
             _rejected[key] = digest
             return feedback
 

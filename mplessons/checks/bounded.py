@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import tr
 from . import failed
 
 
@@ -75,12 +76,13 @@ def never_raises(check: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return check(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - turned into feedback
-            return failed(f"the check could not make sense of this answer ({describe_error(exc)}): return a plain "
-                          f"list, as the exercise asks")
+            return failed(tr("the check could not make sense of this answer ({error}): return a plain list, as the "
+                             "exercise asks", error=describe_error(exc)))
 
     return answering
 
 
 def describe_error(error: BaseException) -> str:
+    """``ValueError: message``, as a traceback's last line says it (in English, as Python does)."""
     text = str(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..i18n import tr
 from ..lessons_queue import big_result_to_queue
 from ..machine import context
 from ..workloads import cubic_sum
@@ -25,9 +26,10 @@ EXAMPLE = "ctx.Process(target=labelled_cubic_sum, args=(q, i, n))"
 
 def _function_problem(fn: Any, what: str) -> Feedback | None:
     if is_placeholder(fn):
-        return not_attempted(f"define {what} in the cell above and run it, then run this check")
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
     if not callable(fn):
-        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
+        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
+                         what=what, kind=type(fn).__name__, value=fn))
     return None
 
 
@@ -51,16 +53,16 @@ def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None =
         ctx.cleanup()
     if message:
         return failed(message)
-    return passed(f"all {len(sizes)} results are right and in input order, from {len(sizes)} processes that ran at "
-                  f"the same time: started, drained, then joined")
+    return passed(tr("all {count} results are right and in input order, from {count} processes that ran at "
+                     "the same time: started, drained, then joined", count=len(sizes)))
 
 
 def _ex2_timeouts(ctx: Context) -> str | None:
     for call in ctx.journal.of("get", "join"):
         if call.details.get("timeout") is None and call.details.get("block", True):
             how = "q.get(timeout=30)" if call.what == "get" else "p.join(timeout=30)"
-            return (f"{call.what}() has no timeout=: if the child dies or hangs, it waits forever (and the notebook "
-                    f"with it). Write {how}")
+            return tr("{call}() has no timeout=: if the child dies or hangs, it waits forever (and the notebook "
+                      "with it). Write {fix}", call=call.what, fix=how)
     return None
 
 
@@ -71,14 +73,16 @@ def _ex2_join_first(ctx: Context, first_get: Call | None, n_bytes: int) -> str |
         return None
     join = early[0]
     if join.outcome == "alive":
-        waited = (f"join() without a timeout would have waited forever (the check stopped it after {JOIN_CAP:g} s)"
+        waited = (tr("join() without a timeout would have waited forever (the check stopped it after {cap:g} s)",
+                     cap=JOIN_CAP)
                   if join.details.get("timeout") is None else
-                  f"join(timeout={join.details['timeout']!r}) gave up after {join.seconds:.1f} s with the child "
-                  f"still alive")
+                  tr("join(timeout={timeout!r}) gave up after {seconds:.1f} s with the child still alive",
+                     timeout=join.details["timeout"], seconds=join.seconds))
     else:
-        waited = "here it returned only because the child had died"
-    return (f"you joined p before you read its data: {waited}. The child cannot exit until its {n_bytes:,} bytes "
-            f"have been read from the pipe, so drain first: data = q.get(timeout=30), then p.join(timeout=30)")
+        waited = tr("here it returned only because the child had died")
+    return tr("you joined p before you read its data: {waited}. The child cannot exit until its {size:,} bytes "
+              "have been read from the pipe, so drain first: data = q.get(timeout=30), then p.join(timeout=30)",
+              waited=waited, size=n_bytes)
 
 
 @remembers_rejections("drain_then_join")
@@ -98,19 +102,21 @@ def check_drained_then_joined(fn: Any, n_bytes: int, start_method: str | None = 
         ctx.cleanup()
     if message:
         return failed(message)
-    return passed(f"got all {n_bytes:,} bytes, and then the process exited with code 0: drain, then join")
+    return passed(tr("got all {size:,} bytes, and then the process exited with code 0: drain, then join",
+                     size=n_bytes))
 
 
 def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
     (p,) = ctx.processes
     gets = [g for g in ctx.journal.of("get") if g.outcome == "item"]
     if ctx.journal.of("run"):
-        return ("you called p.run(), which runs big_result_to_queue right here, in this process: call p.start(), "
-                "which starts the child process")
+        return tr("you called p.run(), which runs big_result_to_queue right here, in this process: call p.start(), "
+                  "which starts the child process")
     if not p.started:
-        said = f" (your function raised {describe_error(outcome.error)})" if outcome.error is not None else ""
-        return (f"p was never started{said}: call p.start() first; a process that is not started puts nothing on the "
-                f"queue, so get() can only time out")
+        said = (tr(" (your function raised {error})", error=describe_error(outcome.error))
+                if outcome.error is not None else "")
+        return tr("p was never started{said}: call p.start() first; a process that is not started puts nothing on "
+                  "the queue, so get() can only time out", said=said)
     message = _ex2_join_first(ctx, gets[0] if gets else None, n_bytes)
     if message:
         return message
@@ -118,23 +124,25 @@ def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
     if problem:
         return problem
     if not gets:
-        return "you never read the data: call data = q.get(timeout=30) after p.start()"
+        return tr("you never read the data: call data = q.get(timeout=30) after p.start()")
     if not ctx.journal.of("join"):
-        return ("you never joined p: after q.get(), call p.join(timeout=30), which waits for the child to exit (and "
-                "frees it)")
+        return tr("you never joined p: after q.get(), call p.join(timeout=30), which waits for the child to exit "
+                  "(and frees it)")
     message = _ex2_timeouts(ctx)
     if message:
         return message
     data = outcome.result
     if data is None:
-        return "drain_then_join returned None: return the data you got from q.get()"
+        return tr("drain_then_join returned None: return the data you got from q.get()")
     if not isinstance(data, (bytes, bytearray)):
-        return f"drain_then_join should return the bytes from q.get(), got {type(data).__name__} {data!r:.40}"
+        return tr("drain_then_join should return the bytes from q.get(), got {kind} {value!r:.40}",
+                  kind=type(data).__name__, value=data)
     if len(data) != n_bytes:
-        return f"the data has {len(data):,} bytes, expected {n_bytes:,}: return what q.get() gave you, unchanged"
+        return tr("the data has {got:,} bytes, expected {expected:,}: return what q.get() gave you, unchanged",
+                  got=len(data), expected=n_bytes)
     if p.is_alive():
-        return ("p was still running when drain_then_join returned: its join(timeout=...) gave up too early; give it a "
-                "few seconds")
+        return tr("p was still running when drain_then_join returned: its join(timeout=...) gave up too early; give "
+                  "it a few seconds")
     if p.exitcode != 0:
-        return f"the process exited with code {p.exitcode}; it should end normally, with 0"
+        return tr("the process exited with code {exitcode}; it should end normally, with 0", exitcode=p.exitcode)
     return None

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import tr
 from ..machine import context
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
@@ -29,30 +30,34 @@ CPU_EXAMPLE = "ctx.Process(target=cubic_sum_to_queue, args=(q, n))"
 
 def _function_problem(fn: Any, what: str) -> Feedback | None:
     if is_placeholder(fn):
-        return not_attempted(f"define {what} in the cell above and run it, then run this check")
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
     if not callable(fn):
-        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
+        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
+                         what=what, kind=type(fn).__name__, value=fn))
     return None
 
 
 def _compare(got: Any, expected: list[Any], inputs: list[Any]) -> str | None:
     """The usual result mistakes: not a list, missing values (None), wrong values, right values out of order."""
     if not isinstance(got, (list, tuple)):
-        return f"expected a list of {len(expected)} results, got {type(got).__name__} {got!r:.80}"
+        return tr("expected a list of {count} results, got {kind} {value!r:.80}",
+                  count=len(expected), kind=type(got).__name__, value=got)
     got = list(got)
     if got and all(g is None for g in got):
-        return ("every result is None: a Thread or Process discards its target's return value. Collect results "
-                "yourself (a queue, or a list you fill by position), or use an executor.")
+        return tr("every result is None: a Thread or Process discards its target's return value. Collect results "
+                  "yourself (a queue, or a list you fill by position), or use an executor.")
     if len(got) != len(expected):
-        return f"expected {len(expected)} results (one per input {inputs!r:.60}), got {len(got)}"
+        return tr("expected {expected} results (one per input {inputs!r:.60}), got {got}",
+                  expected=len(expected), inputs=inputs, got=len(got))
     if got == expected:
         return None
     if sorted(map(repr, got)) == sorted(map(repr, expected)):
-        return (f"results are out of order: got {got!r:.120} for inputs {inputs!r:.60}. Results must come back in "
-                f"input order, but they were collected in the order the tasks finished (a shared queue does "
-                f"that): keep each result at its input's position.")
+        return tr("results are out of order: got {got!r:.120} for inputs {inputs!r:.60}. Results must come back in "
+                  "input order, but they were collected in the order the tasks finished (a shared queue does "
+                  "that): keep each result at its input's position.", got=got, inputs=inputs)
     wrong = next(i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e)
-    return f"result {wrong} (input {inputs[wrong]!r:.40}) is {got[wrong]!r:.60}, expected {expected[wrong]!r:.60}"
+    return tr("result {index} (input {input!r:.40}) is {got!r:.60}, expected {expected!r:.60}",
+              index=wrong, input=inputs[wrong], got=got[wrong], expected=expected[wrong])
 
 
 # --- exercise 1: threads for waiting ----------------------------------------------------------------------
@@ -89,33 +94,36 @@ class _Fetches:
 def _threads_verdict(outcome: Outcome, fetches: _Fetches, values: list[Any]) -> str | None:
     here = [c for c in fetches.calls if c[0] == outcome.thread_id]
     if here:
-        return (f"fetch ran {len(here)} of {len(fetches.calls)} times in the thread that called run_in_threads, one "
-                f"call after another, so nothing overlapped. `threading.Thread(target=fetch(v))` (or "
-                f"`target=results.append(fetch(v))`) calls fetch at once, here, and gives Thread its return value as "
-                f"the target; t.run() also runs it here. Pass the function and its arguments, "
-                f"threading.Thread(target=work, args=(i, v)), and call start()")
+        return tr("fetch ran {here} of {calls} times in the thread that called run_in_threads, one call after "
+                  "another, so nothing overlapped. `threading.Thread(target=fetch(v))` (or "
+                  "`target=results.append(fetch(v))`) calls fetch at once, here, and gives Thread its return value "
+                  "as the target; t.run() also runs it here. Pass the function and its arguments, "
+                  "threading.Thread(target=work, args=(i, v)), and call start()", here=len(here),
+                  calls=len(fetches.calls))
     if not outcome.finished:
-        waited = (f"has waited {outcome.wall:.0f} s with no fetch running" if outcome.stalled
-                  else f"did not return within {TIME_LIMIT:g} s")
-        return (f"run_in_threads {waited}: something waits forever, e.g. q.get() on a queue no thread puts on "
-                f"(was every thread started with start()?)")
+        waited = (tr("has waited {seconds:.0f} s with no fetch running", seconds=outcome.wall) if outcome.stalled
+                  else tr("did not return within {limit:g} s", limit=TIME_LIMIT))
+        return tr("run_in_threads {waited}: something waits forever, e.g. q.get() on a queue no thread puts on "
+                  "(was every thread started with start()?)", waited=waited)
     if outcome.error is not None:
         hint = ""
         if "start" in str(outcome.error):
-            hint = ": start() each thread once, and only then join() it"
-        return f"run_in_threads raised {describe_error(outcome.error)}{hint}"
+            hint = tr(": start() each thread once, and only then join() it")
+        return tr("run_in_threads raised {error}{hint}", error=describe_error(outcome.error), hint=hint)
     if fetches.thread_errors:
-        return f"a thread raised {describe_error(fetches.thread_errors[0])}: its target must be a function it can call"
+        return tr("a thread raised {error}: its target must be a function it can call",
+                  error=describe_error(fetches.thread_errors[0]))
     if len(fetches.calls) < len(values):
-        return (f"fetch was called {len(fetches.calls)} times for {len(values)} values: each thread should run "
-                f"fetch(value) for one value")
+        return tr("fetch was called {calls} times for {count} values: each thread should run fetch(value) for one "
+                  "value", calls=len(fetches.calls), count=len(values))
     problem = _compare(outcome.result, list(values), values)
     if problem:
         return problem
     starts, ends = [c[2] for c in fetches.calls], [c[3] for c in fetches.calls]
     if max(starts) >= min(ends):
-        return (f"the {len(values)} waits did not all overlap ({outcome.wall:.2f} s in all): a thread was started only "
-                f"after another had finished. Start every thread before you join any of them.")
+        return tr("the {count} waits did not all overlap ({seconds:.2f} s in all): a thread was started only after "
+                  "another had finished. Start every thread before you join any of them.", count=len(values),
+                  seconds=outcome.wall)
     return None
 
 
@@ -137,8 +145,9 @@ def check_io_threads(fn: Any) -> Feedback:
     if message:
         return failed(message)
     serial = sum(fetches.waits.values())
-    return passed(f"{len(values)} results in input order in {outcome.wall:.2f} s (one after another: {serial:.2f} s). "
-                  f"Waiting releases the GIL, so threads overlap their waits.")
+    return passed(tr("{count} results in input order in {seconds:.2f} s (one after another: {serial:.2f} s). "
+                     "Waiting releases the GIL, so threads overlap their waits.", count=len(values),
+                     seconds=outcome.wall, serial=serial))
 
 
 # --- exercise 2: processes for computing ------------------------------------------------------------------
@@ -146,9 +155,9 @@ def check_io_threads(fn: Any) -> Feedback:
 
 def _cpu_problem(outcome: Outcome, cpu_needed: float) -> str | None:
     if outcome.cpu >= 0.5 * cpu_needed:
-        return (f"the sums were computed in this process (it used {outcome.cpu:.2f} s of CPU; the sums need about "
-                f"{cpu_needed:.2f} s): calling cubic_sum here, or in threads, does not use other cores. Start "
-                f"{CPU_EXAMPLE} for each n.")
+        return tr("the sums were computed in this process (it used {cpu:.2f} s of CPU; the sums need about "
+                  "{needed:.2f} s): calling cubic_sum here, or in threads, does not use other cores. Start "
+                  "{example} for each n.", cpu=outcome.cpu, needed=cpu_needed, example=CPU_EXAMPLE)
     return None
 
 
@@ -181,5 +190,6 @@ def check_cpu_processes(fn: Any, sizes: list[int] | None = None, start_method: s
         ctx.cleanup()
     if message:
         return failed(message)
-    return passed(f"{len(sizes)} sums in input order, computed in {len(sizes)} child processes that ran at the same "
-                  f"time ({outcome.wall:.2f} s; this process only used {outcome.cpu:.2f} s of CPU).")
+    return passed(tr("{count} sums in input order, computed in {count} child processes that ran at the same "
+                     "time ({seconds:.2f} s; this process only used {cpu:.2f} s of CPU).", count=len(sizes),
+                     seconds=outcome.wall, cpu=outcome.cpu))

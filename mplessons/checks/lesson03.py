@@ -12,6 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
+from ..i18n import tr
 from ..lessons_pool import LINGER, lingering_fragile_square, lingering_square, nap
 from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
@@ -31,9 +32,10 @@ def _serial_seconds(items: list[Any]) -> float:
 
 def _function_problem(fn: Any, what: str) -> Feedback | None:
     if is_placeholder(fn):
-        return not_attempted(f"define {what} in the cell above and run it, then run this check")
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
     if not callable(fn):
-        return failed(f"{what} should be a function (a def with that name), got {type(fn).__name__} {fn!r:.60}")
+        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
+                         what=what, kind=type(fn).__name__, value=fn))
     return None
 
 
@@ -44,22 +46,23 @@ def _progress(journal: Journal, tasks: list[Any], finished: str) -> Any:
 def _stalled(outcome: Outcome, what: str) -> str | None:
     if outcome.finished:
         return None
-    waited = f"has waited {outcome.wall:.0f} s with no task finishing" if outcome.stalled else \
-        f"did not return within {TIME_LIMIT:g} s"
-    return f"{what} {waited}: something waits for a result that never comes"
+    waited = tr("has waited {seconds:.0f} s with no task finishing", seconds=outcome.wall) if outcome.stalled else \
+        tr("did not return within {limit:g} s", limit=TIME_LIMIT)
+    return tr("{what} {waited}: something waits for a result that never comes", what=what, waited=waited)
 
 
 def _order(got: list[Any], expected: list[Any], items: list[Any]) -> str | None:
     if got == expected:
         return None
     if len(got) == len(expected) and sorted(map(repr, got)) == sorted(map(repr, expected)):
-        return (f"results are out of order: got {got!r:.120} for inputs {items!r}, expected {expected!r:.120}. Keep "
-                f"the results in the order you submitted the tasks (a callback or as_completed gives them in the "
-                f"order they finish).")
+        return tr("results are out of order: got {got!r:.120} for inputs {inputs!r}, expected {expected!r:.120}. "
+                  "Keep the results in the order you submitted the tasks (a callback or as_completed gives them in "
+                  "the order they finish).", got=got, inputs=items, expected=expected)
     if len(got) != len(expected):
-        return f"expected {len(expected)} results, one per input, got {len(got)}"
+        return tr("expected {expected} results, one per input, got {got}", expected=len(expected), got=len(got))
     wrong = next(i for i, (g, e) in enumerate(zip(got, expected, strict=True)) if g != e)
-    return f"result {wrong} (input {items[wrong]!r}) is {got[wrong]!r:.60}, expected {expected[wrong]!r:.60}"
+    return tr("result {index} (input {input!r}) is {got!r:.60}, expected {expected!r:.60}",
+              index=wrong, input=items[wrong], got=got[wrong], expected=expected[wrong])
 
 
 # --- exercise 1: apply_async ------------------------------------------------------------------------------
@@ -69,25 +72,26 @@ def _apply_async_usage(journal: Journal, items: list[Any]) -> str | None:
     other = [c for c in journal.calls if c.what in ("map", "map_async", "imap", "imap_unordered", "starmap",
                                                      "starmap_async")]
     if other:
-        return (f"you used pool.{other[0].what}: it gets the job done, but this exercise is about apply_async. Submit "
-                f"each item with pool.apply_async(func, (x,)), then call .get() on each result")
+        return tr("you used pool.{method}: it gets the job done, but this exercise is about apply_async. Submit "
+                  "each item with pool.apply_async(func, (x,)), then call .get() on each result", method=other[0].what)
     if journal.of("apply"):
-        return ("pool.apply(func, (x,)) waits for its result before it returns, so the tasks run one after another: "
-                "use pool.apply_async, which returns at once")
+        return tr("pool.apply(func, (x,)) waits for its result before it returns, so the tasks run one after "
+                  "another: use pool.apply_async, which returns at once")
     calls = journal.of("apply_async")
     if not calls:
-        return "your function did not call pool.apply_async on the pool it was given"
+        return tr("your function did not call pool.apply_async on the pool it was given")
     for call in calls:
         func, args = call.details["func"], call.details["args"]
         if not callable(func):
-            return (f"apply_async got {func!r:.40} as its function: apply_async(func(x)) calls func right here and "
-                    f"submits its result. Pass the function and its arguments: pool.apply_async(func, (x,))")
+            return tr("apply_async got {func!r:.40} as its function: apply_async(func(x)) calls func right here and "
+                      "submits its result. Pass the function and its arguments: pool.apply_async(func, (x,))",
+                      func=func)
         if isinstance(args, (tuple, list)) and len(args) > 1 and list(args) == list(items):
-            return ("apply_async(func, items) submits one task that calls func with every item as an argument: "
-                    "submit one task per item, pool.apply_async(func, (x,))")
+            return tr("apply_async(func, items) submits one task that calls func with every item as an argument: "
+                      "submit one task per item, pool.apply_async(func, (x,))")
         if not isinstance(args, (tuple, list)):
-            return (f"apply_async(func, (x)) passes x itself ({args!r:.20}), not a tuple of arguments: (x) is just x "
-                    f"in parentheses. Write (x,) with the comma (lesson 01, section 2)")
+            return tr("apply_async(func, (x)) passes x itself ({args!r:.20}), not a tuple of arguments: (x) is just "
+                      "x in parentheses. Write (x,) with the comma (lesson 01, section 2)", args=args)
     return None
 
 
@@ -106,30 +110,32 @@ def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
                                state=lambda: _progress(journal, pool._results, "ready"))
     message = _stalled(outcome, "all_with_apply_async") or _apply_async_usage(journal, items)
     if message is None and outcome.error is not None:
-        message = f"all_with_apply_async raised {describe_error(outcome.error)}"
+        message = tr("{what} raised {error}", what="all_with_apply_async", error=describe_error(outcome.error))
     message = message or _ex1_results(outcome.result, items, journal)
     if message:
         return failed(message)
-    return passed(f"{len(items)} results in input order in {outcome.wall:.2f} s, every task submitted before the "
-                  f"first .get() (one after another: {_serial_seconds(items):.2f} s).")
+    return passed(tr("{count} results in input order in {seconds:.2f} s, every task submitted before the first "
+                     ".get() (one after another: {serial:.2f} s).", count=len(items), seconds=outcome.wall,
+                     serial=_serial_seconds(items)))
 
 
 def _ex1_results(result: Any, items: list[Any], journal: Journal) -> str | None:
     if not isinstance(result, (list, tuple)):
-        return f"all_with_apply_async should return a list of results, got {type(result).__name__} {result!r:.80}"
+        return tr("all_with_apply_async should return a list of results, got {kind} {value!r:.80}",
+                  kind=type(result).__name__, value=result)
     result = list(result)
     if result and all(r is None for r in result):
-        return ("every result is None: keep the AsyncResult objects apply_async returns and call .get() on each (a "
-                "callback's return value is thrown away).")
+        return tr("every result is None: keep the AsyncResult objects apply_async returns and call .get() on each "
+                  "(a callback's return value is thrown away).")
     if result and all(isinstance(r, AsyncResult) for r in result):
-        return "you returned the AsyncResult objects themselves: call .get() on each to get its value."
+        return tr("you returned the AsyncResult objects themselves: call .get() on each to get its value.")
     problem = _order(result, [x * x for x in items], items)
     if problem:
         return problem
     if any(c.details["earlier_done"] for c in journal.of("apply_async")):
-        return ("each task was submitted only after the previous one had finished: calling .get() right after each "
-                "apply_async waits for that task, so the tasks ran one after another. Submit them all first, then "
-                ".get() each.")
+        return tr("each task was submitted only after the previous one had finished: calling .get() right after "
+                  "each apply_async waits for that task, so the tasks ran one after another. Submit them all first, "
+                  "then .get() each.")
     return None
 
 
@@ -138,60 +144,63 @@ def _ex1_results(result: Any, items: list[Any], journal: Journal) -> str | None:
 
 def _submit_usage(journal: Journal) -> str | None:
     if journal.of("map"):
-        return ("you used executor.map: it raises the first task's error when you reach that result, and every "
-                "result after it is lost. Submit each item with executor.submit(func, x), then call each future's "
-                ".result() inside its own try/except")
+        return tr("you used executor.map: it raises the first task's error when you reach that result, and every "
+                  "result after it is lost. Submit each item with executor.submit(func, x), then call each future's "
+                  ".result() inside its own try/except")
     calls = journal.of("submit")
     if not calls:
-        return "your function did not call executor.submit on the executor it was given"
+        return tr("your function did not call executor.submit on the executor it was given")
     for call in calls:
         func, args = call.details["func"], call.details["args"]
         if not callable(func):
-            return (f"executor.submit got {func!r:.40} as its function: submit(func(x)) calls func right here (where a "
-                    f"failing task raises in your function) and submits its result. Pass the function and its "
-                    f"arguments: executor.submit(func, x)")
+            return tr("executor.submit got {func!r:.40} as its function: submit(func(x)) calls func right here "
+                      "(where a failing task raises in your function) and submits its result. Pass the function and "
+                      "its arguments: executor.submit(func, x)", func=func)
         if len(args) == 1 and isinstance(args[0], tuple):
-            return (f"executor.submit(func, {args[0]!r}) passes the tuple as one argument: submit takes the arguments "
-                    f"themselves, executor.submit(func, x) (apply_async is the one that wants a tuple)")
+            return tr("executor.submit(func, {args!r}) passes the tuple as one argument: submit takes the arguments "
+                      "themselves, executor.submit(func, x) (apply_async is the one that wants a tuple)",
+                      args=args[0])
     return None
 
 
 def _ex2_error(error: BaseException, items: list[Any]) -> str:
     if isinstance(error, ValueError) and "negative input" in str(error):
-        return (f"a task's {describe_error(error)} escaped from results_or_errors, so the results of the other tasks "
-                f"were lost: call each future's .result() inside try/except ValueError (or Exception) as exc, and "
-                f"put exc in the list")
-    return f"results_or_errors raised {describe_error(error)}"
+        return tr("a task's {error} escaped from results_or_errors, so the results of the other tasks were lost: "
+                  "call each future's .result() inside try/except ValueError (or Exception) as exc, and put exc in "
+                  "the list", error=describe_error(error))
+    return tr("{what} raised {error}", what="results_or_errors", error=describe_error(error))
 
 
 def _ex2_results(result: Any, items: list[Any], journal: Journal) -> str | None:
     if not isinstance(result, (list, tuple)):
-        return f"results_or_errors should return a list, got {type(result).__name__} {result!r:.80}"
+        return tr("results_or_errors should return a list, got {kind} {value!r:.80}", kind=type(result).__name__,
+                  value=result)
     result = list(result)
     failing = [i for i, x in enumerate(items) if x < 0]
     if result and all(isinstance(r, Future) for r in result):
-        return "you returned the Future objects themselves: call .result() on each, inside try/except."
+        return tr("you returned the Future objects themselves: call .result() on each, inside try/except.")
     stopped = result[:-1] if result and isinstance(result[-1], BaseException) else result
     if len(stopped) == failing[0] < len(items):
-        return (f"your list stops at the first failing task (input {items[failing[0]]}): the try/except is around the "
-                f"whole loop, so the first error ended it. Put try/except around each future.result()")
+        return tr("your list stops at the first failing task (input {input}): the try/except is around the whole "
+                  "loop, so the first error ended it. Put try/except around each future.result()",
+                  input=items[failing[0]])
     if len(result) == len(items) - len(failing):
-        return ("your list leaves the failing tasks out: for a task that raised, put the exception object itself in "
-                "the list (except ValueError as exc: ... exc), so every item keeps its position")
+        return tr("your list leaves the failing tasks out: for a task that raised, put the exception object itself "
+                  "in the list (except ValueError as exc: ... exc), so every item keeps its position")
     if any(isinstance(r, str) and r.startswith("negative input") for r in result):
-        return ("for a failing task, put the exception object itself in the list (except ValueError as exc: ... exc), "
-                "not its message.")
+        return tr("for a failing task, put the exception object itself in the list (except ValueError as exc: ... "
+                  "exc), not its message.")
     if len(result) == len(items) and all(result[i] is None for i in failing):
-        return (f"at the positions of the failing tasks {failing} your list has None: put the exception object "
-                f"itself there (except ValueError as exc: ... exc)")
+        return tr("at the positions of the failing tasks {positions} your list has None: put the exception object "
+                  "itself there (except ValueError as exc: ... exc)", positions=failing)
     shown = [type(r).__name__ if isinstance(r, BaseException) else r for r in result]
     problem = _order(shown, ["ValueError" if x < 0 else x * x for x in items], items)
     if problem:
         return problem
     if any(c.details["earlier_done"] for c in journal.of("submit")):
-        return ("each task was submitted only after the previous one had finished: calling .result() right after "
-                "each submit waits for that task, so the tasks ran one after another. Submit them all first, then "
-                "collect the results.")
+        return tr("each task was submitted only after the previous one had finished: calling .result() right after "
+                  "each submit waits for that task, so the tasks ran one after another. Submit them all first, then "
+                  "collect the results.")
     return None
 
 
@@ -218,6 +227,7 @@ def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
     if message:
         return failed(message)
     errors = sum(x < 0 for x in items)
-    return passed(f"{len(items)} results in input order, {errors} of them errors, in {outcome.wall:.2f} s, every task "
-                  f"submitted before the first .result() (one after another: {_serial_seconds(items):.2f} s).")
+    return passed(tr("{count} results in input order, {errors} of them errors, in {seconds:.2f} s, every task "
+                     "submitted before the first .result() (one after another: {serial:.2f} s).", count=len(items),
+                     errors=errors, seconds=outcome.wall, serial=_serial_seconds(items)))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import N_, tr
 from ..lessons_toolkit import Connection, price_of
 from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
@@ -82,39 +83,40 @@ class WatchedContext:
 
 
 def importable_problem(fn: Any, name: str) -> str | None:
-    """Why worker processes could not import ``fn``, or None."""
+    """Why worker processes could not import ``fn``, or None. ``name`` as the message shows it: `lookup` in
+    backticks, or words (the initializer)."""
     qualname = getattr(fn, "__qualname__", "") or ""
     if getattr(fn, "__name__", "") == "<lambda>" or "<locals>" in qualname:
-        return (f"`{name}` is a lambda or a function defined inside another one: it works only under fork "
-                f"(workers are copies of this process); under spawn and forkserver it must be pickled by name, "
-                f"which fails. Define it with def at the top level of your %%worker_module cell")
+        return tr("{name} is a lambda or a function defined inside another one: it works only under fork "
+                  "(workers are copies of this process); under spawn and forkserver it must be pickled by name, "
+                  "which fails. Define it with def at the top level of your %%worker_module cell", name=name)
     if getattr(fn, "__module__", None) == "__main__":
-        return (f"`{name}` is defined in a plain notebook cell: it works only under fork; under spawn and "
-                f"forkserver the workers cannot import it and the Pool would hang. Put it in a cell that starts "
-                f"with %%worker_module NAME")
+        return tr("{name} is defined in a plain notebook cell: it works only under fork; under spawn and "
+                  "forkserver the workers cannot import it and the Pool would hang. Put it in a cell that starts "
+                  "with %%worker_module NAME", name=name)
     return None
 
 
 def initializer_problem(initializer: Any, initargs: Any) -> str | None:
     """What is wrong with Pool(initializer=..., initargs=...) before any worker starts, or None."""
     if isinstance(initargs, (str, bytes, os.PathLike)):
-        return (f"initargs is {initargs!r:.60}, not a tuple: brackets without a comma make no tuple, so the "
-                f"Pool would call the initializer with one argument per character. Write initargs=(address,) "
-                f"with the comma")
+        return tr("initargs is {initargs!r:.60}, not a tuple: brackets without a comma make no tuple, so the Pool "
+                  "would call the initializer with one argument per character. Write initargs=(address,) with the "
+                  "comma", initargs=initargs)
     if not isinstance(initargs, (tuple, list)):
-        return f"initargs should be a tuple of arguments, e.g. (address,), got {type(initargs).__name__}"
+        return tr("initargs should be a tuple of arguments, e.g. (address,), got {kind}", kind=type(initargs).__name__)
     if initializer is None:
         return None
     if not callable(initializer):
-        return (f"initializer is {type(initializer).__name__} {initializer!r:.60}, not a function: "
-                f"initializer=open_connection(address) calls it here and passes its result. Pass the function "
-                f"itself, initializer=open_connection, and its arguments in initargs=(address,)")
+        return tr("initializer is {kind} {value!r:.60}, not a function: initializer=open_connection(address) calls "
+                  "it here and passes its result. Pass the function itself, initializer=open_connection, and its "
+                  "arguments in initargs=(address,)", kind=type(initializer).__name__, value=initializer)
     if any(isinstance(arg, Connection) for arg in initargs):
-        return ("initargs holds a connection you opened here in the notebook: a connection (an open file, a "
-                "socket) belongs to the process that opened it. It cannot be pickled for spawn and forkserver "
-                "workers, and fork workers would all share its one file. Pass the address, initargs=(address,), "
-                "and let the initializer open a connection in each worker")
-    return importable_problem(initializer, "the initializer")
+        return tr("initargs holds a connection you opened here in the notebook: a connection (an open file, a "
+                  "socket) belongs to the process that opened it. It cannot be pickled for spawn and forkserver "
+                  "workers, and fork workers would all share its one file. Pass the address, initargs=(address,), "
+                  "and let the initializer open a connection in each worker")
+    return importable_problem(initializer, tr("the initializer"))
 
 
 @dataclass
@@ -173,17 +175,19 @@ def check_lookups(run_lookups: Any, open_connection: Any, lookup: Any, start_met
     return _judge((run_lookups, open_connection, lookup), start_method)
 
 
-@remembers_rejections("run_lookups, open_connection and lookup")
+@remembers_rejections(N_("`run_lookups`, `open_connection` and `lookup`"))
 def _judge(answer: tuple[Any, Any, Any], start_method: str | None) -> Feedback:
     names = ("run_lookups", "open_connection", "lookup")
     for fn, name in zip(answer, names, strict=True):
         if is_placeholder(fn):
-            return not_attempted(f"define {', '.join(names)} in a %%worker_module cell, then run this check")
+            return not_attempted(tr("define {names} in a %%worker_module cell, then run this check",
+                                    names=", ".join(names)))
         if not callable(fn):
-            return failed(f"`{name}` should be a function, got {type(fn).__name__} {fn!r:.60}")
+            return failed(tr("`{name}` should be a function, got {kind} {value!r:.60}", name=name,
+                             kind=type(fn).__name__, value=fn))
     run_lookups, open_connection, lookup = answer
     for fn, name in ((open_connection, "open_connection"), (lookup, "lookup")):
-        problem = importable_problem(fn, name)
+        problem = importable_problem(fn, f"`{name}`")
         if problem:
             return failed(problem)
     with tempfile.TemporaryDirectory(prefix="lesson03b-") as folder:
@@ -200,70 +204,71 @@ def _verdict(ctx: WatchedContext, seen: Journal, result: Any, error: BaseExcepti
     if isinstance(error, Refused):
         return failed(str(error))
     if not finished:
-        return failed(f"run_lookups did not finish within {SECONDS:.0f} s (the check stopped its pools): does "
-                      f"every task return, and does run_lookups return the list?")
+        return failed(tr("run_lookups did not finish within {seconds:.0f} s (the check stopped its pools): does "
+                         "every task return, and does run_lookups return the list?", seconds=SECONDS))
     if seen.init_errors:
-        return failed(f"open_connection raised in the workers: {seen.init_errors[0]:.200}. (A Pool whose "
-                      f"initializer raises starts new workers forever: this run would have hung.) Call "
-                      f"open_connection(address) in a cell to see the error")
+        return failed(tr("open_connection raised in the workers: {error:.200}. (A Pool whose initializer raises "
+                         "starts new workers forever: this run would have hung.) Call open_connection(address) in a "
+                         "cell to see the error", error=seen.init_errors[0]))
     if seen.opens[here]:
         if any(pid == here for pid, _ in seen.lookups):
-            return failed("the lookups ran here in the notebook, not in a pool: create ctx.Pool(...) with "
-                          "initializer=open_connection, initargs=(address,), and pool.map(lookup, keys)")
-        return failed("a connection was opened here in the notebook, not in the workers: "
-                      "initializer=open_connection(address) calls it once, here, and passes its result. Pass "
-                      "the function itself, initializer=open_connection, with initargs=(address,)")
+            return failed(tr("the lookups ran here in the notebook, not in a pool: create ctx.Pool(...) with "
+                             "initializer=open_connection, initargs=(address,), and pool.map(lookup, keys)"))
+        return failed(tr("a connection was opened here in the notebook, not in the workers: "
+                         "initializer=open_connection(address) calls it once, here, and passes its result. Pass "
+                         "the function itself, initializer=open_connection, with initargs=(address,)"))
     if error is not None:
         return _explain_error(ctx, seen, error)
     if not ctx.calls and "Process" not in ctx.used:
-        return failed("run_lookups did not start its pool from the ctx it was given: write ctx.Pool(...) (the "
-                      "check hands you a context, as the lesson's ctx, under the course's start method)")
+        return failed(tr("run_lookups did not start its pool from the ctx it was given: write ctx.Pool(...) (the "
+                         "check hands you a context, as the lesson's ctx, under the course's start method)"))
     if max(seen.opens.values(), default=0) > 1:
-        return failed(f"{sum(seen.opens.values())} connections were opened for {len(seen.lookups)} lookups in "
-                      f"{len(seen.opens)} worker(s): the set-up runs inside the task, once per task. Open the "
-                      f"connection in the initializer (initializer=open_connection, initargs=(address,)), once "
-                      f"per worker, and let lookup use it")
+        return failed(tr("{opened} connections were opened for {lookups} lookups in {workers} worker(s): the set-up "
+                         "runs inside the task, once per task. Open the connection in the initializer "
+                         "(initializer=open_connection, initargs=(address,)), once per worker, and let lookup use it",
+                         opened=sum(seen.opens.values()), lookups=len(seen.lookups), workers=len(seen.opens)))
     if ctx.calls and all(c.initializer is None for c in ctx.calls):
-        return failed("the pool has no initializer, so the tasks opened the connections: write "
-                      "ctx.Pool(..., initializer=open_connection, initargs=(address,))")
+        return failed(tr("the pool has no initializer, so the tasks opened the connections: write "
+                         "ctx.Pool(..., initializer=open_connection, initargs=(address,))"))
     borrowed = [owner for pid, owner in seen.lookups if owner != pid]
     if borrowed:
-        return failed("the workers used a connection opened in another process (this notebook): open it in the "
-                      "initializer, in each worker")
+        return failed(tr("the workers used a connection opened in another process (this notebook): open it in the "
+                         "initializer, in each worker"))
     if seen.opened_by_a_task:
-        return failed("each worker opened one connection, but in its first task, after the initializer had "
-                      "returned (so the first task pays for it, and a worker that never gets a task has none): "
-                      "open it in the initializer itself, with `global connection`")
+        return failed(tr("each worker opened one connection, but in its first task, after the initializer had "
+                         "returned (so the first task pays for it, and a worker that never gets a task has none): "
+                         "open it in the initializer itself, with `global connection`"))
     return _check_rows(seen, result)
 
 
 def _explain_error(ctx: WatchedContext, seen: Journal, error: BaseException) -> Feedback:
     text = f"{type(error).__name__}: {error}"
     if seen.opens and isinstance(error, (AttributeError, NameError)) and ("NoneType" in text or "connection" in text):
-        return failed(f"each worker opened a connection, but lookup found `connection` still None ({text:.120}): "
-                      f"inside a function, `connection = connect(address)` makes a local variable. Write "
-                      f"`global connection` as the first line of open_connection")
+        return failed(tr("each worker opened a connection, but lookup found `connection` still None ({error:.120}): "
+                         "inside a function, `connection = connect(address)` makes a local variable. Write "
+                         "`global connection` as the first line of open_connection", error=text))
     if not seen.opens and ctx.calls and all(c.initializer is None for c in ctx.calls):
-        return failed(f"the pool has no initializer, so no worker opened a connection ({text:.120}): write "
-                      f"ctx.Pool(..., initializer=open_connection, initargs=(address,))")
-    return failed(f"run_lookups raised {text:.200}")
+        return failed(tr("the pool has no initializer, so no worker opened a connection ({error:.120}): write "
+                         "ctx.Pool(..., initializer=open_connection, initargs=(address,))", error=text))
+    return failed(tr("run_lookups raised {error:.200}", error=text))
 
 
 def _check_rows(seen: Journal, result: Any) -> Feedback:
     if not isinstance(result, (list, tuple)):
-        return failed(f"run_lookups should return the list of what lookup returned, got {type(result).__name__} "
-                      f"{result!r:.80}")
+        return failed(tr("run_lookups should return the list of what lookup returned, got {kind} {value!r:.80}",
+                         kind=type(result).__name__, value=result))
     result = list(result)
     if len(result) != len(KEYS):
-        return failed(f"expected {len(KEYS)} results, one per key, got {len(result)}")
+        return failed(tr("expected {expected} results, one per key, got {got}", expected=len(KEYS), got=len(result)))
     got = [(getattr(r, "key", None), getattr(r, "price", None)) for r in result]
     expected = [(k, price_of(k)) for k in KEYS]
     if got != expected:
         if sorted(map(repr, got)) == sorted(map(repr, expected)):
-            return failed("the results are out of order: return them in the order of keys (pool.map does)")
-        return failed(f"the results should be what lookup(key) returns for each key, got {result[:3]!r:.160}")
+            return failed(tr("the results are out of order: return them in the order of keys (pool.map does)"))
+        return failed(tr("the results should be what lookup(key) returns for each key, got {first!r:.160}",
+                         first=result[:3]))
     if len(seen.lookups) < len(KEYS):
-        return failed(f"only {len(seen.lookups)} of {len(KEYS)} keys were looked up through a connection: "
-                      f"each task should call connection.lookup(key)")
-    return passed(f"each worker opened exactly one connection, in the initializer (once per worker process), and "
-                  f"all {len(KEYS)} lookups used their own worker's connection")
+        return failed(tr("only {looked_up} of {count} keys were looked up through a connection: each task should "
+                         "call connection.lookup(key)", looked_up=len(seen.lookups), count=len(KEYS)))
+    return passed(tr("each worker opened exactly one connection, in the initializer (once per worker process), and "
+                     "all {count} lookups used their own worker's connection", count=len(KEYS)))

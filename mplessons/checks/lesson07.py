@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import CodeType
 from typing import Any
 
+from ..i18n import tr
 from ..lessons_threads import Account
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 
@@ -77,34 +78,43 @@ def _most_at_once(calls: list[_Call]) -> int:
     return peak
 
 
+def _error_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
 def _result_problem(result: Any, expected: list[str]) -> Feedback | None:
     if isinstance(result, Iterator):
-        return failed("you returned an iterator (executor.map gives one): return a list, list(executor.map(...))")
+        return failed(tr("you returned an iterator (executor.map gives one): return a list, "
+                         "list(executor.map(...))"))
     if not isinstance(result, (list, tuple)):
-        return failed(f"fetch_all should return a list of pages, got {type(result).__name__} {result!r:.80}")
+        return failed(tr("fetch_all should return a list of pages, got {kind} {value!r:.80}",
+                         kind=type(result).__name__, value=result))
     result = list(result)
     if result and all(hasattr(r, "result") and hasattr(r, "done") for r in result):
-        return failed("you returned the Future objects: call .result() on each to get its page")
+        return failed(tr("you returned the Future objects: call .result() on each to get its page"))
     if len(result) != len(expected):
-        return failed(f"expected {len(expected)} pages, one per URL, got {len(result)}")
+        return failed(tr("expected {expected} pages, one per URL, got {got}", expected=len(expected),
+                         got=len(result)))
     if result == expected:
         return None
     if sorted(map(repr, result)) == sorted(map(repr, expected)):
-        return failed("the pages are out of order: as_completed gives them in the order the downloads finish (the "
-                      "first URL is the slowest here). Keep the order of `urls`: executor.map, or the futures in "
-                      "the order you submitted them")
+        return failed(tr("the pages are out of order: as_completed gives them in the order the downloads finish "
+                         "(the first URL is the slowest here). Keep the order of `urls`: executor.map, or the futures "
+                         "in the order you submitted them"))
     wrong = next(i for i, (r, e) in enumerate(zip(result, expected, strict=True)) if r != e)
-    return failed(f"page {wrong} is {result[wrong]!r:.60}, expected {expected[wrong]!r}: return what fetch(url) "
-                  f"returned, for each URL in order")
+    return failed(tr("page {index} is {got!r:.60}, expected {expected!r}: return what fetch(url) returned, for each "
+                     "URL in order", index=wrong, got=result[wrong], expected=expected[wrong]))
 
 
 @remembers_rejections("fetch_all")
 def check_fetch_all(fn: Any) -> Feedback:
     """Exercise 1: ``fn(fetch, urls)`` returns ``[fetch(u) for u in urls]``, downloading in a ThreadPoolExecutor."""
     if is_placeholder(fn):
-        return not_attempted("define fetch_all(fetch, urls) in the cell above and run it, then run this check")
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check",
+                                what="fetch_all(fetch, urls)"))
     if not callable(fn):
-        return failed(f"fetch_all should be a function, got {type(fn).__name__} {fn!r:.60}")
+        return failed(tr("{what} should be a function, got {kind} {value!r:.60}", what="fetch_all",
+                         kind=type(fn).__name__, value=fn))
     with _calls_lock:
         _calls.clear()
     expected = [page_for(u) for u in URLS]
@@ -114,12 +124,12 @@ def check_fetch_all(fn: Any) -> Feedback:
         result = fn(fetch, list(URLS))
     except TypeError as exc:
         if "not callable" in str(exc):
-            return failed(f"TypeError: {exc}. You called fetch(url) yourself and handed its result, a page, to the "
-                          f"executor: pass the function and its argument separately, executor.submit(fetch, url) "
-                          f"or executor.map(fetch, urls)")
-        return failed(f"fetch_all raised TypeError: {exc}")
+            return failed(tr("TypeError: {message}. You called fetch(url) yourself and handed its result, a page, to "
+                             "the executor: pass the function and its argument separately, "
+                             "executor.submit(fetch, url) or executor.map(fetch, urls)", message=exc))
+        return failed(tr("fetch_all raised TypeError: {message}", message=exc))
     except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
-        return failed(f"fetch_all raised {type(exc).__name__}: {exc}")
+        return failed(tr("{what} raised {error}", what="fetch_all", error=_error_line(exc)))
     wall = time.perf_counter() - wall
     with _calls_lock:
         calls = list(_calls)
@@ -127,22 +137,24 @@ def check_fetch_all(fn: Any) -> Feedback:
     if problem is not None:
         return problem
     if not calls:
-        return failed("none of the downloads ran in this process: a ProcessPoolExecutor? Waiting needs no other "
-                      "core, and threads start at once and share memory: use ThreadPoolExecutor")
+        return failed(tr("none of the downloads ran in this process: a ProcessPoolExecutor? Waiting needs no other "
+                         "core, and threads start at once and share memory: use ThreadPoolExecutor"))
     if all(c.main_thread for c in calls):
-        return failed(f"every download ran in this thread, one after another ({wall:.2f} s; at once they take about "
-                      f"{max(WAITS.values()):.2f} s): submit them to a ThreadPoolExecutor, executor.map(fetch, urls)")
+        return failed(tr("every download ran in this thread, one after another ({seconds:.2f} s; at once they take "
+                         "about {at_once:.2f} s): submit them to a ThreadPoolExecutor, executor.map(fetch, urls)",
+                         seconds=wall, at_once=max(WAITS.values())))
     if not all(c.from_pool for c in calls):
-        return failed("the downloads ran in threads you started yourself: this exercise is about "
-                      "concurrent.futures.ThreadPoolExecutor, which starts, reuses and joins the threads for you "
-                      "(with ThreadPoolExecutor() as executor: ...)")
+        return failed(tr("the downloads ran in threads you started yourself: this exercise is about "
+                         "concurrent.futures.ThreadPoolExecutor, which starts, reuses and joins the threads for you "
+                         "(with ThreadPoolExecutor() as executor: ...)"))
     at_once = _most_at_once(calls)
     if at_once < MIN_AT_ONCE:
-        return failed(f"at most {at_once} download(s) ran at the same time ({wall:.2f} s; one after another: "
-                      f"{serial:.2f} s). Submit every download before waiting for any result (.result() right after "
-                      f"submit waits for that one), and leave max_workers at its default or make it larger")
-    return passed(f"{len(URLS)} pages in order in {wall:.2f} s (one after another: {serial:.2f} s): the downloads "
-                  f"overlapped in the pool's threads")
+        return failed(tr("at most {at_once} download(s) ran at the same time ({seconds:.2f} s; one after another: "
+                         "{serial:.2f} s). Submit every download before waiting for any result (.result() right "
+                         "after submit waits for that one), and leave max_workers at its default or make it larger",
+                         at_once=at_once, seconds=wall, serial=serial))
+    return passed(tr("{count} pages in order in {seconds:.2f} s (one after another: {serial:.2f} s): the downloads "
+                     "overlapped in the pool's threads", count=len(URLS), seconds=wall, serial=serial))
 
 
 # --- exercise 2: fix the race with a Lock ---------------------------------------------------------------
@@ -187,18 +199,22 @@ def _one_at_a_time(fn: Callable[..., Any]) -> Feedback | None:
     for amount, call in ((5, "first"), (7, "second")):
         finished, error = _call_with_timeout(fn, account, amount)
         if not finished:
-            hint = (" A lock acquired and never released? `with lock:` releases it even when the code inside raises"
-                    if call == "second" else "")
-            return failed(f"deposit did not return within {CALL_TIMEOUT:g} s on its {call} call, with no other thread "
-                          f"running.{hint}")
+            if call == "first":
+                return failed(tr("deposit did not return within {seconds:g} s on its first call, with no other "
+                                 "thread running.", seconds=CALL_TIMEOUT))
+            return failed(tr("deposit did not return within {seconds:g} s on its second call, with no other thread "
+                             "running. A lock acquired and never released? `with lock:` releases it even when the "
+                             "code inside raises", seconds=CALL_TIMEOUT))
         if error is not None:
-            return failed(f"deposit(account, {amount}) raised {type(error).__name__}: {error}")
+            call_made = f"deposit(account, {amount})"
+            return failed(tr("{what} raised {error}", what=call_made, error=_error_line(error)))
     if account.reads < 2 or account.writes < 2:
-        return failed(f"two deposits made {account.reads} read(s) and {account.writes} write(s): the balance lives in "
-                      f"a slow store, so go through it, `account.read()` then `account.write(new_balance)`")
+        return failed(tr("two deposits made {reads} read(s) and {writes} write(s): the balance lives in a slow "
+                         "store, so go through it, `account.read()` then `account.write(new_balance)`",
+                         reads=account.reads, writes=account.writes))
     if account.balance != 22:
-        return failed(f"deposit(account, 5) then deposit(account, 7) took a balance of 10 to {account.balance}, "
-                      f"expected 22: write the balance you read plus the amount")
+        return failed(tr("deposit(account, 5) then deposit(account, 7) took a balance of 10 to {balance}, expected "
+                         "22: write the balance you read plus the amount", balance=account.balance))
     return None
 
 
@@ -226,9 +242,11 @@ def _round(fn: Callable[..., Any]) -> tuple[Account, int, bool]:
 def check_deposit(fn: Any) -> Feedback:
     """Exercise 2: ``fn(account, amount)`` called from several threads at once never loses a deposit."""
     if is_placeholder(fn):
-        return not_attempted("define deposit(account, amount) in the cell above and run it, then run this check")
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check",
+                                what="deposit(account, amount)"))
     if not callable(fn):
-        return failed(f"deposit should be a function, got {type(fn).__name__} {fn!r:.60}")
+        return failed(tr("{what} should be a function, got {kind} {value!r:.60}", what="deposit",
+                         kind=type(fn).__name__, value=fn))
     problem = _one_at_a_time(fn)
     if problem is not None:
         return problem
@@ -236,26 +254,29 @@ def check_deposit(fn: Any) -> Feedback:
     for done_rounds in range(1, ROUNDS + 1):  # noqa: B007 - the count after the loop is reported
         account, expected, finished = _round(fn)
         if not finished:
-            return failed(f"{THREADS} threads calling deposit at once did not finish within {10 * CALL_TIMEOUT:g} s: "
-                          f"a deadlock? Take one lock, once per deposit, and release it (`with lock:`)")
+            return failed(tr("{threads} threads calling deposit at once did not finish within {seconds:g} s: a "
+                             "deadlock? Take one lock, once per deposit, and release it (`with lock:`)",
+                             threads=THREADS, seconds=10 * CALL_TIMEOUT))
         if account.reads < THREADS * DEPOSITS or account.writes < THREADS * DEPOSITS:
-            return failed(f"{THREADS * DEPOSITS} deposits made only {account.reads} reads and {account.writes} "
-                          f"writes: every deposit must read the balance and write the new one")
+            return failed(tr("{deposits} deposits made only {reads} reads and {writes} writes: every deposit must "
+                             "read the balance and write the new one", deposits=THREADS * DEPOSITS,
+                             reads=account.reads, writes=account.writes))
         if account.balance > expected:
-            return failed(f"the balance reached {account.balance:,}, more than the {expected:,} deposited: add "
-                          f"`amount` once per call")
+            return failed(tr("the balance reached {balance:,}, more than the {expected:,} deposited: add `amount` "
+                             "once per call", balance=account.balance, expected=expected))
         lost_total += expected - account.balance
         deposited += expected
         if lost_total:
             break
     if lost_total:
         if _makes_its_own_lock(fn):
-            return failed(f"lost {lost_total:,} of {deposited:,} deposited when {THREADS} threads ran deposit at once: "
-                          f"deposit makes a new Lock on every call, so each call holds a lock nobody else waits for. "
-                          f"Create one lock once, outside the function (lock = threading.Lock()), and use it inside: "
-                          f"with lock: ...")
-        return failed(f"lost {lost_total:,} of {deposited:,} deposited when {THREADS} threads ran deposit at once: "
-                      f"between account.read() and account.write() another thread read the same old balance. Hold "
-                      f"one threading.Lock, created once outside deposit, around the read and the write together")
-    return passed(f"{THREADS} threads made {THREADS * DEPOSITS} deposits at once, {done_rounds} times, and none was "
-                  f"lost")
+            return failed(tr("lost {lost:,} of {deposited:,} deposited when {threads} threads ran deposit at once: "
+                             "deposit makes a new Lock on every call, so each call holds a lock nobody else waits "
+                             "for. Create one lock once, outside the function (lock = threading.Lock()), and use it "
+                             "inside: with lock: ...", lost=lost_total, deposited=deposited, threads=THREADS))
+        return failed(tr("lost {lost:,} of {deposited:,} deposited when {threads} threads ran deposit at once: "
+                         "between account.read() and account.write() another thread read the same old balance. Hold "
+                         "one threading.Lock, created once outside deposit, around the read and the write together",
+                         lost=lost_total, deposited=deposited, threads=THREADS))
+    return passed(tr("{threads} threads made {deposits} deposits at once, {rounds} times, and none was lost",
+                     threads=THREADS, deposits=THREADS * DEPOSITS, rounds=done_rounds))
