@@ -6,6 +6,9 @@ own process group, its output kept in ``test-results/parts/NAME.log`` and printe
 outputs never interleave. ``--other-pythons GOAL`` adds one part per extra interpreter: the oldest and the
 newest supported Python found with pyenv or on PATH, unless it is the one running this script (the main
 parts cover that one). A missing interpreter is reported and skipped, never a failure.
+
+A part's CPU time is its make's and that of every process make and its children waited for. Processes a part
+orphans (a forkserver whose kernel exited first) are adopted on Linux and count in the total only.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ class Part:
 
     @property
     def log(self) -> Path:
-        return LOGS / f"{self.name}.log"
+        return LOGS / (re.sub(r"[^\w.-]+", "_", self.name)[:80] + ".log")
 
 
 # --- other Pythons ----------------------------------------------------------------------------------------
@@ -142,21 +145,41 @@ def run(parts: list[Part], make: list[str], at_once: int) -> None:
             part = waiting.pop(0)
             start(part, make, env)
             running[part.proc.pid] = part
-        pid, status, usage = os.wait4(-1, os.WNOHANG)
-        if pid == 0:
+        ended = [waited for pid in running if (waited := os.wait4(pid, os.WNOHANG))[0]]
+        if not ended:
             time.sleep(0.2)
             if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
                 last_beat = time.monotonic()
                 busy = ", ".join(f"{p.name} ({(last_beat - p.started) / 60:.0f} min)" for p in running.values())
                 print(f"... still running: {busy}", flush=True)
             continue
-        part = running.pop(pid, None)
-        if part is None:  # not one of ours
-            continue
-        part.exitcode = part.proc.returncode = os.waitstatus_to_exitcode(status)
-        part.wall = time.monotonic() - part.started
-        part.cpu = usage.ru_utime + usage.ru_stime  # the part's make and everything it waited for
-        report(part)
+        for pid, status, usage in ended:  # our own pids only: this may run inside another program
+            part = running.pop(pid)
+            part.exitcode = part.proc.returncode = os.waitstatus_to_exitcode(status)
+            part.wall = time.monotonic() - part.started
+            part.cpu = usage.ru_utime + usage.ru_stime  # the part's make and everything it waited for
+            report(part)
+
+
+def adopt_orphans() -> bool:
+    """On Linux, become the parts' "subreaper": a process they orphan (a forkserver or resource tracker whose
+    kernel exited first) is then reaped here, so its CPU time counts in the total instead of vanishing."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> list[str]:
+    """Reap orphans that have exited; return the command lines of any still running."""
+    with contextlib.suppress(ChildProcessError):
+        while os.wait4(-1, os.WNOHANG)[0]:
+            pass
+    import psutil
+
+    alive = [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE]
+    return [f"{p.pid} {' '.join(p.cmdline())[:100]}" for p in alive]
 
 
 def stop(parts: list[Part]) -> None:
@@ -187,20 +210,25 @@ def main(argv: list[str] | None = None) -> int:
         parts += extra
     LOGS.mkdir(parents=True, exist_ok=True)
     print(f"== {len(parts)} parts, {'all' if args.at_once <= 0 else args.at_once} at once: "
-          f"{', '.join(p.name for p in parts)} (logs in {LOGS.relative_to(ROOT)}/)", flush=True)
+          f"{', '.join(p.name for p in parts)} (logs in {os.path.relpath(LOGS, ROOT)}/)", flush=True)
+    adopted = adopt_orphans()
     started, cpu_before = time.monotonic(), os.times()
     try:
         run(parts, shlex.split(args.make), args.at_once)
     except KeyboardInterrupt:
         stop(parts)
         return 130
+    outlived = reap_orphans() if adopted else []
     wall, cpu = time.monotonic() - started, os.times()
     print("\n== parts of the run                   result  wall s   CPU s")
     for p in parts:
         print(f"   {p.name:<34} {'passed' if p.exitcode == 0 else 'FAILED':<7} {p.wall:>6.0f}  {p.cpu:>6.0f}")
     total_cpu = (cpu.children_user + cpu.children_system) - (cpu_before.children_user + cpu_before.children_system)
     print(f"   {'all, side by side':<34} {'':<7} {wall:>6.0f}  {total_cpu:>6.0f}  "
-          f"(CPU / wall = {total_cpu / max(wall, 1e-9):.1f} of {os.cpu_count()} cores)")
+          f"(CPU / wall = {total_cpu / max(wall, 1e-9):.1f} of {os.cpu_count()} cores"
+          f"{'; with what the parts orphaned' if adopted else ''})")
+    if outlived:
+        print(f"== warning: {len(outlived)} processes outlived their part: {outlived[:5]}")
     failed = [p.name for p in parts if p.exitcode != 0]
     if failed:
         print(f"== FAILED: {', '.join(failed)}")
