@@ -1,4 +1,4 @@
-"""After the whole course runs under each start method: no processes, no leak warnings, no /dev/shm leftovers.
+"""After each lesson runs under each start method: no processes, no leak warnings, no /dev/shm leftovers.
 
 Each lesson runs through nbclient in a scratch copy of notebooks/ (nothing is written next to the lessons),
 on a kernel whose stderr goes to a file (fd capture off, so the resource tracker's own warnings land there
@@ -87,25 +87,24 @@ def test_the_detector_sees_a_leak(tmp_path):
 
 @pytest.mark.parametrize("start_method", [m for m in ("fork", "spawn", "forkserver")
                                           if m in __import__("multiprocessing").get_all_start_methods()])
-def test_the_whole_course_leaves_nothing_behind(tmp_path, start_method):
+@pytest.mark.parametrize("lesson", lessons(), ids=lambda path: path.stem)
+def test_each_lesson_leaves_nothing_behind(tmp_path, lesson, start_method):
+    """One lesson per test (each in a fresh copy of notebooks/, as a student opens one), so that the lessons are
+    spread over the test workers instead of the whole course running in one."""
     scratch = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, scratch, ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__"))
-    paths = sorted(scratch.glob("[0-9][0-9]_*.ipynb"))
-    assert paths, "no lessons found"
-    problems, seconds = [], {}
-    for path in paths:
-        result = run_lesson(path, start_method, scratch)
-        seconds[path.stem] = round(result["seconds"], 1)
-        if result["kernel_pid"] and psutil.pid_exists(result["kernel_pid"]):
-            kernel = psutil.Process(result["kernel_pid"])
-            if kernel.status() != psutil.STATUS_ZOMBIE:
-                problems.append(f"{path.name}: kernel {kernel.pid} still running")
-        for text, where in ((result["stderr"], "kernel stderr"), (result["outputs"], "outputs")):
-            if match := LEAK_WORDS.search(text):
-                problems.append(f"{path.name}: {where} says {match.group(0)!r}")
-        if leaks := result["left"]:
-            problems.append(f"{path.name}: left in /dev/shm: {[p.name for p in leaks]}")
-            for leak in leaks:  # clean up, so that one failure does not pile up segments
-                leak.unlink(missing_ok=True)
-    print(f"course under {start_method}: {sum(seconds.values()):.1f} s {seconds}")
-    assert problems == [], "\n".join(problems)
+    shutil.copytree(NOTEBOOKS, scratch, ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__", "*.py"))
+    result = run_lesson(scratch / lesson.name, start_method, scratch)
+    problems = []
+    if result["kernel_pid"] and psutil.pid_exists(result["kernel_pid"]):
+        kernel = psutil.Process(result["kernel_pid"])
+        if kernel.status() != psutil.STATUS_ZOMBIE:
+            problems.append(f"kernel {kernel.pid} still running")
+    for text, where in ((result["stderr"], "kernel stderr"), (result["outputs"], "outputs")):
+        if match := LEAK_WORDS.search(text):
+            problems.append(f"{where} says {match.group(0)!r}")
+    if leaks := result["left"]:
+        problems.append(f"left in /dev/shm: {[p.name for p in leaks]}")
+        for leak in leaks:  # clean up, so that one failure does not pile up segments
+            leak.unlink(missing_ok=True)
+    print(f"{lesson.stem} under {start_method}: {result['seconds']:.1f} s")
+    assert problems == [], f"{lesson.name} under {start_method}:\n" + "\n".join(problems)
