@@ -64,7 +64,7 @@ def attach(name: str) -> shared_memory.SharedMemory:
     """Open an existing segment by name *without* registering it with a resource tracker, as a child should.
 
     Only the creator should register a segment, so that only the creator's ``unlink()`` counts. Python 3.13+
-    says so with ``track=False``. On 3.10-3.12 ``SharedMemory(name=...)`` always registers; a worker forked
+    says so with ``track=False``. On 3.11 and 3.12 ``SharedMemory(name=...)`` always registers; a worker forked
     before the parent's tracker was running then starts a tracker of its own, which warns about a "leaked"
     segment and unlinks it when the worker exits, while the parent still uses it. We skip that registration,
     which is exactly what ``track=False`` does.
@@ -84,7 +84,7 @@ _REGISTER_LOCK = threading.Lock()
 
 
 def _do_not_register(name: str, rtype: str) -> None:
-    """Stands in for ``resource_tracker.register`` while a child attaches (Python < 3.13)."""
+    """Stands in for ``resource_tracker.register`` while a child attaches (Python 3.11 and 3.12)."""
 
 
 def scale_rows(name: str, shape: tuple[int, ...], dtype: str, rows: list[int], factor: float) -> int:

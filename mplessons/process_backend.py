@@ -174,6 +174,7 @@ def run_processes(fn, items, workers, chunksize, timeout, t0, method):
         wake_writer.send_bytes(b"")
 
     finished = False
+    pending: list[Any] = []
     try:
         pending = [pool.apply_async(_run_marked_chunk, (fn, number, first, chunk), callback=done,
                                     error_callback=failed)
@@ -206,6 +207,12 @@ def run_processes(fn, items, workers, chunksize, timeout, t0, method):
         wake_reader.close()
         wake_writer.close()
         progress.release()
+        # Free the pool's semaphores now, not at some later garbage collection: unfinished results and the pool
+        # point at each other, and a raised error's traceback keeps this frame (so `pool`) alive. A collection
+        # that runs inside the resource tracker (while another semaphore registers) makes Python 3.12 and
+        # 3.13.0 warn "ResourceTracker called reentrantly ... might leak" for each (CPython gh-131788).
+        pool._cache.clear()
+        del pool, pending
 
 
 def _close(pool: Any, processes: list[Any], patience: float = 5.0) -> None:

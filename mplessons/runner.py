@@ -112,8 +112,7 @@ def _run_chunk(fn: Callable[[Any], Any], first_index: int, chunk: list[Any],
 
 
 def _note_task(exc: Exception, first_index: int, chunk: list[Any], done: int) -> None:
-    if hasattr(exc, "add_note"):  # Python 3.11+
-        exc.add_note(f"(raised by task {first_index + done}, input {chunk[done]!r:.80})")
+    exc.add_note(f"(raised by task {first_index + done}, input {chunk[done]!r:.80})")
 
 
 def _run_chunk_in_thread(fn: Callable[[Any], Any], first_index: int, chunk: list[Any]):

@@ -1,4 +1,5 @@
-"""Shared fixtures: the start methods to parametrise over, and a real Jupyter kernel to drive."""
+"""Shared fixtures: the start methods to parametrise over, and a real Jupyter kernel to drive; how the tests are
+spread over pytest-xdist workers (``make test-unit`` runs ``-n JOBS --dist loadgroup``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,35 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
 from support import START_METHODS, Kernel, process_command, stray_processes  # noqa: E402
+
+# Modules whose tests must run in one worker, one after another: their module-scoped fixture would otherwise be
+# started once per worker. Everything else runs wherever a worker is free; tests must not assume they run alone
+# (look at this process's own children, and at /dev/shm names this test registered, not at everything there).
+XDIST_GROUPS = {
+    "browser/": "browser",  # one JupyterLab server and one Chromium for the module
+    "test_dask_backend.py": "dask",  # one dask LocalCluster for the module
+}
+
+
+def _cost(item: pytest.Item) -> int:
+    """Rough rank of how long a test takes: 0 the longest (a whole course in kernels), 1 slow, 2 the rest."""
+    if item.path.name == "test_leaks.py":
+        return 0
+    return 1 if item.get_closest_marker("slow") else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(TESTS).as_posix() if item.path.is_relative_to(TESTS) else ""
+        for prefix, group in XDIST_GROUPS.items():
+            if where.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+    if hasattr(config, "workerinput"):  # in an xdist worker: hand out the longest tests first (a stable sort)
+        items.sort(key=_cost)
 
 
 @pytest.fixture(params=START_METHODS)

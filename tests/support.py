@@ -1,4 +1,5 @@
-"""What several test modules share: where the repository is, a real Jupyter kernel, and stray-process checks.
+"""What several test modules share: where the repository is, a real Jupyter kernel, stray-process checks, and
+a record of the multiprocessing names a kernel registers (to tell its leftovers in /dev/shm from others').
 
 A plain module rather than conftest.py, because the browser tests have a conftest.py of their own and two
 modules named ``conftest`` cannot both be imported by name.
@@ -17,6 +18,7 @@ from jupyter_client.manager import KernelManager
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+SHM = Path("/dev/shm")
 START_METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 
 
@@ -119,3 +121,47 @@ def is_alive(p) -> bool:
     except Exception:  # noqa: BLE001 - gone already
         return False
 
+
+
+# --- what a kernel registered with multiprocessing's resource tracker -------------------------------------
+
+# Run in a kernel before the lesson (then forked workers inherit it too): every name the kernel registers (named
+# semaphores under spawn/forkserver, shared memory under every method) is appended to ``log``. /dev/shm is shared
+# with other programs and other test runs, so only names a run registered itself can be blamed on it.
+RECORD_REGISTERED = """\
+def _mplessons_record(log):
+    from multiprocessing import resource_tracker
+
+    register = resource_tracker.register
+
+    def recording_register(name, rtype):
+        with open(log, "a") as f:
+            f.write(f"{{rtype}} {{name}}\\n")
+        register(name, rtype)
+
+    resource_tracker.register = recording_register
+
+
+_mplessons_record({log!r})
+del _mplessons_record
+"""
+
+
+def registered(log: Path) -> list[tuple[str, str]]:
+    """(rtype, name) pairs that a kernel running ``RECORD_REGISTERED`` wrote to ``log``."""
+    if not log.exists():
+        return []
+    return [tuple(line.split(" ", 1)) for line in log.read_text().splitlines() if " " in line]
+
+
+def shm_file(rtype: str, name: str) -> Path:
+    """Where a registered name lives on Linux: semaphores (``/mp-...``, or ``/loky-...`` once loky is imported)
+    get a ``sem.`` prefix in /dev/shm, shared memory segments (``/psm_...``) keep their name."""
+    name = name.lstrip("/")
+    return SHM / (f"sem.{name}" if rtype == "semaphore" else name)
+
+
+def left_in_shm(log: Path) -> list[Path]:
+    """The /dev/shm files of names a kernel registered that still exist."""
+    return sorted({path for rtype, name in registered(log)
+                   if rtype in ("semaphore", "shared_memory") and (path := shm_file(rtype, name)).exists()})

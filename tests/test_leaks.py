@@ -1,4 +1,4 @@
-"""After the whole course runs under each start method: no processes, no leak warnings, no /dev/shm leftovers.
+"""After each lesson runs under each start method: no processes, no leak warnings, no /dev/shm leftovers.
 
 Each lesson runs through nbclient in a scratch copy of notebooks/ (nothing is written next to the lessons),
 on a kernel whose stderr goes to a file (fd capture off, so the resource tracker's own warnings land there
@@ -21,20 +21,9 @@ import psutil
 import pytest
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
-from support import NOTEBOOKS
+from support import NOTEBOOKS, RECORD_REGISTERED, SHM, left_in_shm, registered
 
-SHM = Path("/dev/shm")
 LEAK_WORDS = re.compile(r"leaked (semaphore|shared_memory)|resource_tracker: There appear to be", re.I)
-RECORD_CELL = """\
-import multiprocessing.resource_tracker as _rt
-_register = _rt.register
-def _recording_register(name, rtype, _log={log!r}):
-    with open(_log, "a") as f:
-        f.write(name + "\\n")
-    _register(name, rtype)
-_rt.register = _recording_register
-del _recording_register
-"""
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not SHM.is_dir(), reason="no /dev/shm on this platform")]
 
@@ -43,17 +32,11 @@ def lessons() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def shm_name(registered: str) -> str:
-    """The /dev/shm file of a registered name: semaphores get a ``sem.`` prefix there."""
-    name = registered.lstrip("/")
-    return name if name.startswith("psm_") or not name.startswith("mp-") else f"sem.{name}"
-
-
 def run_lesson(path: Path, start_method: str, workdir: Path) -> dict:
     """Execute one lesson in ``workdir``; return its outputs' text, the kernel's stderr and what it left."""
     log = workdir / f"registered-{path.stem}-{start_method}.txt"
     nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(RECORD_CELL.format(log=str(log))))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(RECORD_REGISTERED.format(log=str(log))))
     stderr_path = workdir / f"stderr-{path.stem}-{start_method}.txt"
     km = KernelManager(kernel_name="python3")
     pids: list[int] = []
@@ -83,13 +66,8 @@ def run_lesson(path: Path, start_method: str, workdir: Path) -> dict:
     time.sleep(0.5)  # the tracker, if it survived, prints its warnings as the kernel's pipe closes
     outputs = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
                         for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", []))
-    registered = log.read_text().split() if log.exists() else []
-    return {"seconds": seconds, "outputs": outputs, "stderr": stderr_path.read_text(), "registered": registered,
-            "kernel_pid": pids[0] if pids else None}
-
-
-def left_over(result: dict) -> list[str]:
-    return [shm_name(n) for n in result["registered"] if (SHM / shm_name(n)).exists()]
+    return {"seconds": seconds, "outputs": outputs, "stderr": stderr_path.read_text(), "registered": registered(log),
+            "left": left_in_shm(log), "kernel_pid": pids[0] if pids else None}
 
 
 def test_the_detector_sees_a_leak(tmp_path):
@@ -100,34 +78,33 @@ def test_the_detector_sees_a_leak(tmp_path):
                                           "segment = shared_memory.SharedMemory(create=True, size=64)")]
     nbformat.write(nb, leaky)
     result = run_lesson(leaky, "spawn", tmp_path)
-    leaks = left_over(result)
-    for name in leaks:
-        (SHM / name).unlink()
+    leaks = result["left"]
+    for path in leaks:
+        path.unlink()
     assert len(result["registered"]) == 1
     assert leaks or LEAK_WORDS.search(result["stderr"]), "the leak went unnoticed"
 
 
 @pytest.mark.parametrize("start_method", [m for m in ("fork", "spawn", "forkserver")
                                           if m in __import__("multiprocessing").get_all_start_methods()])
-def test_the_whole_course_leaves_nothing_behind(tmp_path, start_method):
+@pytest.mark.parametrize("lesson", lessons(), ids=lambda path: path.stem)
+def test_each_lesson_leaves_nothing_behind(tmp_path, lesson, start_method):
+    """One lesson per test (each in a fresh copy of notebooks/, as a student opens one), so that the lessons are
+    spread over the test workers instead of the whole course running in one."""
     scratch = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOKS, scratch, ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__"))
-    paths = sorted(scratch.glob("[0-9][0-9]_*.ipynb"))
-    assert paths, "no lessons found"
-    problems, seconds = [], {}
-    for path in paths:
-        result = run_lesson(path, start_method, scratch)
-        seconds[path.stem] = round(result["seconds"], 1)
-        if result["kernel_pid"] and psutil.pid_exists(result["kernel_pid"]):
-            kernel = psutil.Process(result["kernel_pid"])
-            if kernel.status() != psutil.STATUS_ZOMBIE:
-                problems.append(f"{path.name}: kernel {kernel.pid} still running")
-        for text, where in ((result["stderr"], "kernel stderr"), (result["outputs"], "outputs")):
-            if match := LEAK_WORDS.search(text):
-                problems.append(f"{path.name}: {where} says {match.group(0)!r}")
-        if leaks := left_over(result):
-            problems.append(f"{path.name}: left in /dev/shm: {leaks}")
-            for name in leaks:  # clean up, so that one failure does not pile up segments
-                (SHM / name).unlink(missing_ok=True)
-    print(f"course under {start_method}: {sum(seconds.values()):.1f} s {seconds}")
-    assert problems == [], "\n".join(problems)
+    shutil.copytree(NOTEBOOKS, scratch, ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__", "*.py"))
+    result = run_lesson(scratch / lesson.name, start_method, scratch)
+    problems = []
+    if result["kernel_pid"] and psutil.pid_exists(result["kernel_pid"]):
+        kernel = psutil.Process(result["kernel_pid"])
+        if kernel.status() != psutil.STATUS_ZOMBIE:
+            problems.append(f"kernel {kernel.pid} still running")
+    for text, where in ((result["stderr"], "kernel stderr"), (result["outputs"], "outputs")):
+        if match := LEAK_WORDS.search(text):
+            problems.append(f"{where} says {match.group(0)!r}")
+    if leaks := result["left"]:
+        problems.append(f"left in /dev/shm: {[p.name for p in leaks]}")
+        for leak in leaks:  # clean up, so that one failure does not pile up segments
+            leak.unlink(missing_ok=True)
+    print(f"{lesson.stem} under {start_method}: {result['seconds']:.1f} s")
+    assert problems == [], f"{lesson.name} under {start_method}:\n" + "\n".join(problems)

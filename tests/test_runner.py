@@ -1,6 +1,8 @@
 import functools
+import gc
 import os
 import time
+from multiprocessing import synchronize, util
 
 import pytest
 import workers_for_tests as w
@@ -98,6 +100,29 @@ def test_timeout_stops_the_workers(start_method):
     assert err.value.unfinished == [1, 2]
     assert "timeout=2 s ran out with 2 of 3 tasks unfinished" in str(err.value)
 
+
+
+def _live_semaphores() -> int:
+    """This process's named semaphores whose clean-up (unlink, unregister) has not run yet."""
+    return sum(f._callback is synchronize.SemLock._cleanup for f in list(util._finalizer_registry.values()))
+
+
+@pytest.mark.parametrize(("fn", "items", "error"), [
+    (workloads.sleep_then_return, [0.01, 30, 30], mplessons.TaskTimeoutError),
+    (w.kill_self_on, range(6), mplessons.WorkerCrashedError),
+], ids=["timeout", "crash"])
+def test_a_stopped_run_frees_its_semaphores_at_once(start_method, fn, items, error):
+    """Not at some later garbage collection: one that runs inside the resource tracker makes Python 3.12 and
+    3.13.0 warn "ResourceTracker called reentrantly ... semaphore might leak" (CPython gh-131788)."""
+    gc.collect()
+    gc.disable()  # what is left in reference cycles stays alive, so the count sees it
+    try:
+        before = _live_semaphores()
+        with pytest.raises(error):
+            run_tasks(fn, items, workers=2, chunksize=1, timeout=2, start_method=start_method)
+        assert _live_semaphores() == before, "the stopped pool's semaphores wait for the garbage collector"
+    finally:
+        gc.enable()
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "pattern"),
