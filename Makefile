@@ -28,8 +28,7 @@ $(STAMP): pyproject.toml
 
 lab: $(STAMP)  ## open the lessons in JupyterLab (127.0.0.1 only, token required)
 	@$(if $(ALLOW_ROOT),echo "$(ROOT_NOTE)")
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
-		--ServerApp.contents_manager_class=jupytext.AsyncTextFileContentsManager $(ALLOW_ROOT) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS) --ServerApp.contents_manager_class=jupytext.AsyncTextFileContentsManager
 
 test: $(STAMP)  ## everything CI runs, in parts side by side; each part's output and times are printed
 	@$(BIN)/python tools/run_parts.py --make "$(MAKE)" --other-pythons "test-notebooks START_METHODS=spawn" \
