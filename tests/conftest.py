@@ -17,7 +17,8 @@ from support import START_METHODS, Kernel, process_command, stray_processes  # n
 # started once per worker. Everything else runs wherever a worker is free; tests must not assume they run alone
 # (look at this process's own children, and at /dev/shm names this test registered, not at everything there).
 XDIST_GROUPS = {
-    "browser/": "browser",  # one JupyterLab server and one Chromium for the module
+    "browser/test_lab.py": "browser",  # one JupyterLab server and one Chromium for the module
+    "browser/test_site.py": "site",  # one site build and one Chromium for the module
     "test_dask_backend.py": "dask",  # one dask LocalCluster for the module
 }
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from support import NOTEBOOKS, ROOT, Kernel, stray_processes
+from support import NOTEBOOKS, RECORD_REGISTERED, ROOT, Kernel, left_in_shm, stray_processes
 
 import mplessons
 from mplessons import lessons_shared
@@ -24,16 +24,13 @@ NOTEBOOK = NOTEBOOKS / "04_shared_memory.ipynb"
 HAS_DEV_SHM = os.path.isdir("/dev/shm")
 
 
-def _segments() -> set[str]:
-    return {n for n in os.listdir("/dev/shm") if n.startswith("psm_")} if HAS_DEV_SHM else set()
-
-
-def _left_behind(before: set[str], seconds: float = 5.0) -> set[str]:
-    """Segments that appeared since ``before`` and stay (other tests on this machine may make short-lived ones)."""
+def _left_behind(log, seconds: float = 5.0) -> list:
+    """Names the kernel registered (shared memory, semaphores) still in /dev/shm after ``seconds``: only this
+    kernel's names count, since other tests running beside this one make and remove their own."""
     deadline = time.time() + seconds
-    while (new := _segments() - before) and time.time() < deadline:
+    while (left := left_in_shm(log)) and time.time() < deadline:
         time.sleep(0.1)
-    return new
+    return left
 
 
 # --- exercise 1: check_price ----------------------------------------------------------------------------
@@ -231,11 +228,12 @@ def test_control_a_leak_in_the_kernel_shows_on_stderr(capfd):
 
 
 @pytest.mark.slow
-def test_notebook_runs_clean_under_each_start_method(start_method, capfd):
+def test_notebook_runs_clean_under_each_start_method(start_method, capfd, tmp_path):
     cells = [c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells if c.cell_type == "code"]
-    before = _segments()
+    log = tmp_path / "registered.txt"
     kernel = Kernel(NOTEBOOKS, {"MPLESSONS_START_METHOD": start_method})
     try:
+        kernel.run(RECORD_REGISTERED.format(log=str(log))).raise_if_error()
         started = time.perf_counter()
         for source in cells:
             kernel.run(source, timeout=120).raise_if_error()
@@ -249,7 +247,7 @@ def test_notebook_runs_clean_under_each_start_method(start_method, capfd):
         assert not left, f"the notebook left processes: {[p.cmdline() for p in left]}"
     finally:
         stderr = _shutdown_and_read_stderr(kernel, capfd)
-    assert not _left_behind(before), "the notebook left shared memory segments in /dev/shm"
+    assert not _left_behind(log), "the notebook left shared memory segments or semaphores in /dev/shm"
     assert "leaked" not in stderr and "resource_tracker" not in stderr, stderr
     print(f"Run All under {start_method}: {seconds:.1f} s")
     assert seconds < 120  # a sanity bound on a shared machine; the lesson aims at a few seconds
