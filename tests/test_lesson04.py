@@ -21,7 +21,6 @@ from mplessons import lessons_shared
 from mplessons.checks.lesson04 import check_price
 
 NOTEBOOK = NOTEBOOKS / "04_shared_memory.ipynb"
-HAS_DEV_SHM = os.path.isdir("/dev/shm")
 
 
 def _left_behind(log, seconds: float = 5.0) -> list:
