@@ -31,6 +31,7 @@ must be built into the ``zh/`` folder of the English one.
 
 from __future__ import annotations
 
+import html
 import json
 import posixpath
 import re
@@ -46,6 +47,7 @@ from lesson_sources import LESSON_NAME, NOTEBOOKS  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 POINTER_ONLY = re.compile(r"<details>\s*<summary>[^<]*</summary>\s*</details>", re.S)
+LESSON_LINK = re.compile(r"\[([^\]]*)\]\(([0-9][0-9]\w*)\.ipynb(#[^)]*)?\)")  # [03 · Pools](03_pool.ipynb#maps)
 GENERATED_PAGES = ("index", "genindex", "search")  # every edition has these
 
 
@@ -170,6 +172,9 @@ def for_the_web(edition: Edition, docname: str, source: list[str]) -> None:
                    if not (after and "solution" in after.get("metadata", {}).get("tags", [])
                            and POINTER_ONLY.fullmatch("".join(cell["source"]).strip()))]
     for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown" and edition.folder:
+            cell["source"] = LESSON_LINK.sub(lambda link: to_english_if_untranslated(edition, link),
+                                             "".join(cell["source"]))
         metadata = cell.setdefault("metadata", {})
         if "solution" in metadata.get("tags", []):
             metadata["tags"] = [*metadata["tags"], "hide-input"]
@@ -185,6 +190,21 @@ def for_the_web(edition: Edition, docname: str, source: list[str]) -> None:
         if "outputs" in cell:
             cell["outputs"] = outputs
     source[0] = json.dumps(nb)
+
+
+def to_english_if_untranslated(edition: Edition, link: re.Match) -> str:
+    """A translation's link to a lesson that has no translation yet goes to the English lesson, and says so.
+
+    Translations land one lesson at a time; until the last one has, the edition still builds and every link leads
+    somewhere. A missing translation is reported by tests/test_notebook_sources.py, which names it; a link to a lesson
+    that exists in no language is left alone, so that the build fails on it as it does in English."""
+    text, stem, anchor = link.group(1), link.group(2), link.group(3) or ""
+    if (edition.source / f"{stem}.ipynb").exists() or not (NOTEBOOKS / f"{stem}.ipynb").exists():
+        return link.group(0)
+    english = EDITIONS[""]
+    href = posixpath.relpath(f"{english.prefix}lessons/{stem}.html", f"{edition.prefix}lessons")
+    return (f'<a class="reference external untranslated" href="{href}{html.escape(anchor)}" hreflang="en">'
+            f'{html.escape(text)} ({english.name})</a>')
 
 
 def language_switch(edition: Edition, builder, pagename: str) -> list[dict[str, str]]:
