@@ -292,9 +292,13 @@ def switch_problems(site: SiteBrowser, built_site: Path, page: str, folder: str)
     inner = page.removeprefix(EDITIONS[folder].prefix)
     expected = sorted((f"/{e.prefix}{inner}", e.name) for e in EDITIONS.values()
                       if e.folder != folder and (built_site / f"{e.prefix}{inner}").exists())
-    shown = sorted(tuple(link) for link in site.page.locator("a.language-switch").evaluate_all(
-        "links => links.map(a => [a.pathname, a.innerText.trim()])"))
-    return [] if shown == expected else [f"language switch links {shown}, expected {expected}"]
+    links = site.page.locator("a.language-switch").evaluate_all(
+        "links => links.map(a => [a.pathname, a.innerText.trim(), a.getAttribute('href')])")
+    shown = sorted((path, name) for path, name, _ in links)
+    problems = [] if shown == expected else [f"language switch links {shown}, expected {expected}"]
+    # relative, so that the site works from any folder and from file://
+    return problems + [f"language switch href {href!r} is not relative" for _, _, href in links
+                       if href.startswith("/") or "://" in href]
 
 
 def test_every_page_loads_offline_without_errors_and_draws_its_images(sites: dict[str, SiteBrowser], built_site: Path):
@@ -438,6 +442,25 @@ def test_the_search_finds_pages_of_its_own_edition(sites: dict[str, SiteBrowser]
     assert f"/{prefix}index.html" in found and all(path.startswith(f"/{prefix}") for path in found), found
     others = [e.prefix for e in EDITIONS.values() if e.prefix and e.folder != folder]
     assert not [path for path in found if path.startswith(tuple(f"/{o}" for o in others))], found
+
+
+def test_the_site_works_from_a_file_url(browser, built_site: Path):
+    """Opened from disk (file://, no server): the home pages, the switch between them and the first lesson load."""
+    context = browser.new_context()
+    try:
+        site = SiteBrowser(context.new_page(), built_site.as_uri())
+        for folder, edition in EDITIONS.items():
+            visit = site.visit(f"{site.base}/{edition.prefix}index.html")
+            assert not visit.problems, visit.problems
+            if LESSONS[folder]:
+                assert site.click("article table a") == page_of(LESSONS[folder][0]), "the home page's first lesson"
+                site.page.go_back(wait_until="load")
+            for other in (e for e in EDITIONS.values() if e != edition):
+                assert site.click(f"a.language-switch[hreflang='{html_lang(other)}']") == f"/{other.prefix}index.html"
+                site.page.go_back(wait_until="load")
+        assert not site.problems, site.problems
+    finally:
+        context.close()
 
 
 def html_lang(edition) -> str:
