@@ -310,7 +310,8 @@ def test_every_page_loads_offline_without_errors_and_draws_its_images(sites: dic
         pages = edition_pages(built_site, folder)
         expected = [f"{edition.prefix}{p}" for p in GENERATED] + [
             page_of(s).lstrip("/") for s in LESSONS[folder] + PAGES[folder]]
-        assert sorted(pages) == sorted(expected), f"the {edition.name} edition's pages"
+        lacking, besides = sorted(set(expected) - set(pages)), sorted(set(pages) - set(expected))
+        assert not lacking and not besides, f"the {edition.name} edition lacks {lacking} and has {besides} besides"
         site = sites[folder]
         for page in pages:
             visit = site.visit(f"{site.base}/{page}")
