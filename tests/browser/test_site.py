@@ -14,68 +14,42 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import re
 import shlex
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
 import pytest
 from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT, _alive, _cmd, descendants, in_ci, kill_all
+from sitedriver import (
+    ALL_LESSONS,
+    EDITIONS,
+    GENERATED,
+    LESSONS,
+    OWNED,
+    PAGES,
+    QuietHandler,
+    SiteBrowser,
+    folder_of,
+    headings,
+    headings_in,
+    html_lang,
+    lab_note,
+    lesson_links,
+    page_of,
+    plain,
+    readme_commands,
+    shows_a_lab,
+    site_commands,
+    solution_sources,
+    stray,
+)
 
 pytestmark = pytest.mark.browser
-
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "site"))
-from edition import EDITIONS  # noqa: E402  each edition's folder, language and words (needs no Sphinx)
-from lesson_sources import lesson_stems, read_notebook  # noqa: E402
-
-GENERATED = ["index.html", "genindex.html", "search.html"]  # Sphinx writes these in every edition
-
-
-def folder_of(stem: Path) -> str:
-    """"" for a lesson of notebooks/, "zh" for one of notebooks/zh/ (the keys of EDITIONS)."""
-    folder = stem.parent.relative_to(NOTEBOOKS).as_posix()
-    return "" if folder == "." else folder
-
-
-ALL_LESSONS = lesson_stems()
-LESSONS = {folder: [s for s in ALL_LESSONS if folder_of(s) == folder] for folder in EDITIONS}  # in their order
-# Markdown pages of a language folder that are not lessons: the glossary of notebooks/zh/.
-PAGES = {folder: sorted(p.with_suffix("") for p in (NOTEBOOKS / folder).glob("*.md")
-                        if p.with_suffix("") not in ALL_LESSONS) for folder in EDITIONS}
-
-
-def page_of(stem: Path) -> str:
-    """``/lessons/03_pool.html``, ``/zh/lessons/03_pool.html``: where a lesson (or page) of a folder is on the site."""
-    return f"/{EDITIONS[folder_of(stem)].prefix}lessons/{stem.name}.html"
-
-
-def site_commands(out: Path) -> list[list[str]]:
-    """The sphinx commands of the Makefile's ``site`` recipe (one per edition), writing under ``out`` instead."""
-    recipe = re.search(r"^site:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
-    assert recipe, "the Makefile has no site target"
-    commands = []
-    for line in (line.strip().lstrip("@") for line in recipe.group(1).splitlines() if "sphinx" in line):
-        argv = shlex.split(line.replace("$(BIN)/python", sys.executable))
-        assert {"-E", "-W", "--keep-going"} <= set(argv) and argv[-1].startswith("site/_build/html"), (
-            f"unexpected site recipe: {line}")
-        commands.append([*argv[:-1], str(out) + argv[-1].removeprefix("site/_build/html")])
-    built = sorted(argv[-1] for argv in commands)
-    assert built == sorted(f"{out}/{e.prefix}".rstrip("/") for e in EDITIONS.values()), (
-        f"make site must build every edition, each into its own folder of the site: {built}")
-    return commands
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +69,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def site_url(built_site: Path) -> Iterator[str]:
     """The built site over HTTP on a free port of 127.0.0.1 (a thread of this process: nothing to leave behind)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(built_site)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site)))
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
     try:
@@ -106,70 +80,14 @@ def site_url(built_site: Path) -> Iterator[str]:
         thread.join(10)
 
 
-@dataclass
-class Visit:
-    """What one page did in the browser."""
-
-    url: str
-    problems: list[str] = field(default_factory=list)
-
-
-class SiteBrowser:
-    """A Chromium page that records console errors, failed requests and requests that leave the machine."""
-
-    def __init__(self, page, base: str):
-        self.page, self.base, self.problems = page, base, []
-        page.on("console", lambda msg: msg.type == "error" and self.problems.append(f"console: {msg.text[:300]}"))
-        page.on("pageerror", lambda exc: self.problems.append(f"uncaught: {str(exc)[:300]}"))
-        page.on("requestfailed", lambda req: self.problems.append(f"request failed: {req.url} ({req.failure})"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-        page.route("**/*", self._only_this_site)
-
-    def _only_this_site(self, route) -> None:
-        url = route.request.url
-        if url.startswith((self.base, "data:", "blob:")):
-            route.continue_()
-        else:
-            self.problems.append(f"request off the site (the site must work offline): {url}")
-            route.abort()
-
-    def visit(self, url: str) -> Visit:
-        """Open ``url``, wait until it has loaded and its images are settled, and report what went wrong."""
-        self.problems = []
-        self.page.goto(url, wait_until="load")
-        self.page.wait_for_function("Array.from(document.images).every(img => img.complete)", timeout=30_000)
-        broken = self.page.evaluate(
-            "Array.from(document.images).filter(img => !(img.naturalWidth > 0)).map(img => img.currentSrc || img.src)")
-        self.page.wait_for_timeout(100)  # late console messages
-        return Visit(url, [*self.problems, *(f"image not drawn: {src}" for src in broken)])
-
-    def path(self) -> str:
-        return self.page.url.removeprefix(self.base).split("#")[0]
-
-    def click(self, selector: str) -> str:
-        """Click the first match and wait for the page it leads to; return that page's path."""
-        self.page.locator(selector).first.click()
-        self.page.wait_for_load_state("load")
-        return self.path()
-
-
-# pids of this module's Playwright driver: its Chromium lives from the module's first test to its last on purpose.
-_BROWSER: set[int] = set()
-
-
 @pytest.fixture(autouse=True)
 def _no_stray_children():
     """Overrides the browser tests' check (conftest.py): nothing but this module's own browser may outlive a test."""
     yield
     deadline = time.time() + 10
-    while (stray := _stray()) and time.time() < deadline:
+    while (left := stray()) and time.time() < deadline:
         time.sleep(0.1)
-    assert not stray, f"test left processes behind: {[(p.pid, _cmd(p)) for p in stray]}"
-
-
-def _stray() -> list[psutil.Process]:
-    return [q for p in psutil.Process().children() if p.pid not in _BROWSER and _alive(p)
-            and "resource_tracker" not in _cmd(p) for q in [p, *descendants(p.pid)]]
+    assert not left, f"test left processes behind: {[(p.pid, _cmd(p)) for p in left]}"
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +99,7 @@ def browser(chromium_path: str):
     before = {p.pid for p in me.children()}
     pw = sync_playwright().start()
     driver = [p for p in me.children() if p.pid not in before]
-    _BROWSER.update(p.pid for p in driver)
+    OWNED.update(p.pid for p in driver)
     chromium = None
     try:
         chromium = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
@@ -193,7 +111,7 @@ def browser(chromium_path: str):
                 chromium.close()
         finally:
             pw.stop()
-            _BROWSER.difference_update(p.pid for p in driver)
+            OWNED.difference_update(p.pid for p in driver)
             psutil.wait_procs([p for p in family if _alive(p)], timeout=10)
             killed = kill_all(family)
         assert not killed, f"browser processes outlived Playwright and had to be killed: {[_cmd(p) for p in killed]}"
@@ -211,54 +129,6 @@ def sites(browser, site_url: str) -> Iterator[dict[str, SiteBrowser]]:
     finally:
         for context in contexts.values():
             context.close()
-
-
-def plain(markdown: str) -> str:
-    """A heading as the page shows it: no markdown marks, plain quotes (Sphinx curls them), single spaces."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    text = re.sub(r"[`*]", "", text).translate(str.maketrans("‘’“”", "''\"\""))
-    return " ".join(text.replace("¶", "").replace("#", " ").split())
-
-
-def headings_in(markdown_texts: list[str]) -> list[str]:
-    found, fenced = [], False
-    for text in markdown_texts:
-        for line in text.splitlines():
-            fenced ^= line.lstrip().startswith("```")
-            if not fenced and re.match(r"#{1,4} ", line):
-                found.append(plain(line.lstrip("#")))
-    return found
-
-
-def headings(stem: Path) -> list[str]:
-    return headings_in([c.source for c in read_notebook(stem).cells if c.cell_type == "markdown"])
-
-
-def solution_sources(stem: Path) -> list[str]:
-    return [c.source for c in read_notebook(stem).cells if "solution" in c.metadata.get("tags", [])]
-
-
-def lesson_links(stem: Path) -> set[str]:
-    """The other lessons this lesson's text links to (``[...](04_shared_memory.ipynb)``)."""
-    text = "\n".join(c.source for c in read_notebook(stem).cells if c.cell_type == "markdown")
-    return set(re.findall(r"\]\(([0-9][0-9]\w*)\.ipynb(?:#[^)]*)?\)", text))
-
-
-def shows_a_lab(stem: Path) -> bool:
-    return any(str(o.get("data", {}).get("text/plain", "")).startswith("SpeedupLab(")
-               for c in read_notebook(stem).cells for o in c.get("outputs", []))
-
-
-def lab_note(folder: str) -> str:
-    """The start of the line under the lab's stored figure, in the edition's words (up to its colon)."""
-    return re.split("[:：]", EDITIONS[folder].words["static"].strip("*"))[0]
-
-
-def readme_commands() -> list[str]:
-    """The commands of the README's first shell block (``make lab``, ``make test``): both home pages give them."""
-    block = re.search(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
-    assert block, "the README starts with a bash block of its commands"
-    return [line.split("#")[0].strip() for line in block.group(1).splitlines() if line.split("#")[0].strip()]
 
 
 # --- the checks ----------------------------------------------------------------------------------------------
@@ -462,10 +332,6 @@ def test_the_site_works_from_a_file_url(browser, built_site: Path):
         assert not site.problems, site.problems
     finally:
         context.close()
-
-
-def html_lang(edition) -> str:
-    return edition.language.replace("_", "-")  # zh_CN (Sphinx) is zh-CN in HTML
 
 
 def test_the_language_switch_leads_from_each_lesson_to_its_translation_and_back(sites: dict[str, SiteBrowser]):
