@@ -58,7 +58,8 @@ test-notebooks: $(STAMP)  ## every lesson under every start method, compared wit
 
 site: $(STAMP)  ## the course as a static website from the stored outputs (nothing runs); warnings are errors
 	$(BIN)/python -m sphinx -E -W --keep-going -q -b html site site/_build/html
-	@echo "open site/_build/html/index.html"
+	$(BIN)/python -m sphinx -E -W --keep-going -q -b html site/zh site/_build/html/zh
+	@echo "open site/_build/html/index.html (简体中文: site/_build/html/zh/index.html)"
 
 refresh: $(STAMP)  ## run lessons and store their outputs: make refresh LESSON=notebooks/03_pool (default: every lesson)
 	$(BIN)/python tools/refresh_notebooks.py $(LESSON)
@@ -74,4 +75,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* test-results .pytest_cache notebooks/*.py notebooks/zh/*.py notebooks/__pycache__ \
-		site/_build site/lessons
+		site/_build site/lessons site/zh/lessons
