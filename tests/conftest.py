@@ -3,6 +3,7 @@ spread over pytest-xdist workers (``make test-unit`` runs ``-n JOBS --dist loadg
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,18 @@ def kernel_factory(tmp_path: Path):
     yield start
     for kernel in kernels:
         kernel.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """Every test starts in the language it found (English): ``set_language`` writes ``$MPLESSONS_LANG``, which
+    would otherwise carry Chinese into the next test of the same worker."""
+    before = os.environ.get("MPLESSONS_LANG")
+    yield
+    if before is None:
+        os.environ.pop("MPLESSONS_LANG", None)
+    else:
+        os.environ["MPLESSONS_LANG"] = before
 
 
 @pytest.fixture(autouse=True)

@@ -95,8 +95,13 @@ def fields(text: str) -> Counter:
 
 @pytest.fixture
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start in English; whatever the test sets, ``$MPLESSONS_LANG`` is put back afterwards."""
-    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    """Start in English; whatever the test sets, ``$MPLESSONS_LANG`` is put back afterwards.
+
+    ``setenv`` then ``delenv``: a bare ``delenv`` of a variable that is not set records nothing to undo, and
+    ``set_language`` (which writes ``os.environ`` itself) would then leave the next tests in Chinese.
+    """
+    monkeypatch.setenv(i18n.LANG_ENV, "en")
+    monkeypatch.delenv(i18n.LANG_ENV)
 
 
 # --- the catalog ----------------------------------------------------------------------------------------
