@@ -13,8 +13,9 @@ import numpy as np
 
 from ..lessons_shared import fill_row, row_values
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .bounded import call_bounded, describe_error
 from .lesson04_sums import check_row_sums
-from .watch import ProcessWatch, Started, call_with_timeout, describe_error, is_untouched
+from .watch import ProcessWatch, Started, is_untouched
 
 __all__ = ["check_grid", "check_price", "check_row_sums"]
 
@@ -174,9 +175,9 @@ def _values_problem(grid: np.ndarray, watch: ProcessWatch, shape: tuple[int, int
 def _grid_attempt(fill_grid: Any, shape: tuple[int, int], timeout: float) -> str | None:
     rows, cols = shape
     with ProcessWatch() as watch:
-        outcome = call_with_timeout(fill_grid, rows, cols, timeout=timeout)
+        outcome = call_bounded(fill_grid, (rows, cols), timeout)
     unjoined = watch.finish()
-    if outcome.timed_out:
+    if not outcome.finished:
         return (f"fill_grid({rows}, {cols}) did not return within {timeout:g} s: is a join() waiting for a "
                 "process that never ends? (this check stopped its processes)")
     if outcome.error is not None:
@@ -185,8 +186,8 @@ def _grid_attempt(fill_grid: Any, shape: tuple[int, int], timeout: float) -> str
                 ": a shared Array reaches a child only when it starts, in Process(args=...), not in a Pool's "
                 "tasks" if "through inheritance" in text else "")
         return f"fill_grid({rows}, {cols}) raised {describe_error(outcome.error)}{hint}"
-    return (_grid_problem(outcome.value, shape) or _processes_problem(watch, unjoined, shape)
-            or _values_problem(outcome.value, watch, shape))
+    return (_grid_problem(outcome.result, shape) or _processes_problem(watch, unjoined, shape)
+            or _values_problem(outcome.result, watch, shape))
 
 
 @remembers_rejections("fill_grid")

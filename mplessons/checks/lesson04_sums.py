@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .bounded import call_bounded, describe_error
 from .pool_watch import PoolCall, PoolWatch
 from .shm_safety import SegmentWatch, drop_dead_views
-from .watch import ProcessWatch, call_with_timeout, describe_error, is_untouched
+from .watch import ProcessWatch, is_untouched
 
 TIMEOUT = 60.0
 ARRAYS = (  # the second, of another shape and dtype, catches a function that hard-codes them
@@ -147,12 +148,12 @@ def _cleanup_problem(segments: SegmentWatch, left: list[str], open_pools: int) -
 
 def _attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
     with SegmentWatch() as segments, PoolWatch() as pools, ProcessWatch() as processes:
-        outcome = call_with_timeout(fn, data.copy(), timeout=timeout)
+        outcome = call_bounded(fn, (data.copy(),), timeout)
     open_pools = pools.finish()
     processes.finish()
     left = segments.remove_leftovers()
     cleaned = " (this check unlinked the segment left behind)" if left else ""
-    if outcome.timed_out:
+    if not outcome.finished:
         return f"shared_row_sums did not return within {timeout:g} s (this check terminated its pool){cleaned}"
     if outcome.error is not None:
         return (f"shared_row_sums({_describe(data)}) raised {describe_error(outcome.error)}"
@@ -160,7 +161,7 @@ def _attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
     views = [v for s in segments.segments for v in s.views_at_close]
     if views:
         return _cleanup_problem(segments, left, open_pools)
-    problem = _pool_problem(pools.calls, segments) or _sums_problem(outcome.value, data)
+    problem = _pool_problem(pools.calls, segments) or _sums_problem(outcome.result, data)
     if problem:
         return problem + cleaned
     return _cleanup_problem(segments, left, open_pools)

@@ -22,7 +22,8 @@ from ..guard import check_worker
 from ..lessons_locks import add_many, add_many_get_lock
 from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
-from .watch import ProcessWatch, Started, call_with_timeout, describe_error, is_untouched, stop_process
+from .bounded import call_bounded, describe_error
+from .watch import ProcessWatch, Started, is_untouched, stop_process
 
 TIMEOUT = 60.0
 AMOUNT = 3  # safe_add must add `amount`, not 1
@@ -113,14 +114,14 @@ def check_race_fixed(locked_count: Any, *, times: int = 20_000, start_method: st
         return failed(f"`locked_count` should be a function, got {type(locked_count).__name__}")
     counter = context(start_method).Value("i", 0)
     with ProcessWatch() as watch:
-        outcome = call_with_timeout(locked_count, counter, times, timeout=timeout)
+        outcome = call_bounded(locked_count, (counter, times), timeout)
     unjoined = watch.finish()
-    if outcome.timed_out:
+    if not outcome.finished:
         return failed(f"locked_count did not return within {timeout:g} s: is a process waiting for a lock that is "
                       "never released? (this check stopped its processes)")
     if outcome.error is not None:
         return failed(f"locked_count raised {describe_error(outcome.error)}{_error_hint(outcome.error)}")
-    problem = _processes_problem(watch, unjoined, counter) or _count_problem(outcome.value, counter, 2 * times)
+    problem = _processes_problem(watch, unjoined, counter) or _count_problem(outcome.result, counter, 2 * times)
     if problem:
         return failed(problem)
     return passed(f"no update lost: {2 * times:,} from 2 processes that ran at the same time with one lock, "

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
-from .watch import call_with_timeout, describe_error, is_untouched
+from .bounded import call_bounded, describe_error
+from .watch import is_untouched
 
 MAX_BATCHES = 100
 BASE_SIZES = (120_000, 10_000, 40_000, 20_000)  # the first is the longest: as_completed reorders
@@ -87,15 +88,15 @@ def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIM
         return failed("`client` is not a running dask Client: run the cell of section 2 that makes it first")
     sizes = _fresh_sizes()
     with DaskWatch(client) as watch:
-        outcome = call_with_timeout(cluster_cubic_sums, client, sizes, timeout=timeout)
+        outcome = call_bounded(cluster_cubic_sums, (client, sizes), timeout)
     cancelled = watch.cancel_unfinished()
     note = (f" (this check cancelled {cancelled} unfinished task(s), so they stop using the cluster)"
             if cancelled else "")
-    if outcome.timed_out:
+    if not outcome.finished:
         return failed(f"cluster_cubic_sums did not return within {timeout:g} s{note}")
     if outcome.error is not None:
         return failed(f"cluster_cubic_sums raised {describe_error(outcome.error)}{_error_hint(outcome.error)}{note}")
-    problem = _results_problem(outcome.value, sizes, cubic_sum)
+    problem = _results_problem(outcome.result, sizes, cubic_sum)
     if problem and "out of order" not in problem and "wrong values" not in problem:
         return failed(problem + note)
     if not watch.tasks:
