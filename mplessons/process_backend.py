@@ -72,7 +72,7 @@ def _describe_exit(code: int | None, in_task: bool = True) -> str:
         try:
             name = signal.Signals(-code).name
         except ValueError:
-            name = tr("signal {number}", number=-code)
+            return tr("was killed by signal {number}", number=-code)
         extra = tr(" (often the out-of-memory killer)") if name == "SIGKILL" else ""
         return tr("was killed by {signal}{extra}", signal=name, extra=extra)
     extra = tr(" (os._exit or sys.exit inside the task?)") if in_task else ""

@@ -109,6 +109,8 @@ def test_describe_error_keeps_a_feedback_line_short():
     assert bounded.describe_error(sentences, limit=50) == "RuntimeError: One sentence here. One sentence here."
     words = RuntimeError("word " * 100)
     assert bounded.describe_error(words, limit=22) == "RuntimeError: word word word word ..."
+    chinese = RuntimeError("第一句话。" * 20)  # mplessons' own errors, in Chinese: no space after a full stop
+    assert bounded.describe_error(chinese, limit=12) == "RuntimeError: 第一句话。第一句话。"
 
 
 def test_a_check_answers_even_when_the_answer_breaks_it():

@@ -86,10 +86,10 @@ def never_raises(check: Callable[..., Any]) -> Callable[..., Any]:
 
 def describe_error(error: BaseException, limit: int = 240) -> str:
     """``ValueError: message``, as a traceback's last line says it: the message's first line, cut after a
-    whole sentence if it is long (a feedback line, not a traceback)."""
+    whole sentence if it is long (a feedback line, not a traceback). A Chinese sentence ends with "。"."""
     lines = str(error).strip().splitlines()
     text = lines[0] if lines else ""
     if len(text) > limit:
-        end = text.rfind(". ", 0, limit)
+        end = max(text.rfind(". ", 0, limit), text.rfind("。", 0, limit))
         text = text[: end + 1] if end > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
