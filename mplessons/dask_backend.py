@@ -38,14 +38,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import TaskTimeoutError, WorkerCrashedError
+from .i18n import N_, tr
 from .machine import usable_cores
 from .runner import ChunkSpans, RunResult, _chunks, _collect_chunks, _run_chunk, auto_chunksize
 
 SCHEDULER_ENV = "MPLESSONS_DASK_SCHEDULER"
 CONNECT_TIMEOUT = 5.0  # seconds: a scheduler that is not there is reported, not waited for
 START_TIMEOUT = 60.0  # seconds for local worker processes to start on a busy machine
-INSTALL_HINT = ('backend="dask" needs dask.distributed, which is not installed here. Install it with: '
-                'pip install "mplessons[dask]"   (or: conda install -c conda-forge dask distributed)')
+INSTALL_HINT = N_('backend="dask" needs dask.distributed, which is not installed here. Install it with: '
+                  'pip install "mplessons[dask]"   (or: conda install -c conda-forge dask distributed)')
 # host and port are both required: distributed has no default port and fails deep inside otherwise
 _ADDRESS = re.compile(r"^([a-z][a-z0-9+]*://)?[^\s/:]+:\d+$|^[a-z][a-z0-9+]*://\[[0-9a-fA-F:]+\]:\d+$")
 
@@ -55,12 +56,17 @@ _cluster: Any = None  # the embedded LocalCluster, or None when connected to a s
 _address: str | None = None  # the scheduler asked for, or None for the embedded cluster
 
 
+def install_hint() -> str:
+    """What to install for ``backend="dask"``, in the student's language."""
+    return tr(INSTALL_HINT)
+
+
 def _distributed() -> Any:
     """Import dask.distributed, or say how to install it (it is an optional extra)."""
     try:
         import distributed
     except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
+        raise ImportError(install_hint()) from exc
     return distributed
 
 
@@ -101,10 +107,10 @@ def _connect(distributed: Any, address: str) -> tuple[Any, None]:
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
-        raise ConnectionError(
-            f"could not reach a dask scheduler at {address} within {CONNECT_TIMEOUT:g} s ({type(exc).__name__}). "
-            f"Is `dask scheduler` running there, and is the address right? Unset ${SCHEDULER_ENV} to use a "
-            f"local cluster instead.") from None
+        raise ConnectionError(tr(
+            "could not reach a dask scheduler at {address} within {seconds:g} s ({error}). Is `dask scheduler` "
+            "running there, and is the address right? Unset ${variable} to use a local cluster instead.",
+            address=address, seconds=CONNECT_TIMEOUT, error=type(exc).__name__, variable=SCHEDULER_ENV)) from None
     return client, None
 
 
@@ -242,11 +248,12 @@ def _raise_failure(distributed: Any, failed: list[Any], chunksize: int, n: int) 
         failed[0].result()  # re-raises the task's own exception, with the task index in its notes
     suspects = sorted({i for f in killed for i in _indices(f, chunksize, n)})
     index = suspects[0] if len(suspects) == 1 else None
-    where = f"task {index}" if index is not None else f"tasks {suspects[0]}..{suspects[-1]}"
-    raise WorkerCrashedError(
-        f"a dask worker process died while running {where} (dask reported KilledWorker); the other tasks were "
-        f"cancelled and dask's nanny starts a fresh worker. Results of this run are lost: fix the task (or give "
-        f"it less memory to use) and run again.", task_index=index) from None
+    where = (tr("task {index}", index=index) if index is not None else
+             tr("tasks {first}..{last}", first=suspects[0], last=suspects[-1]))
+    raise WorkerCrashedError(tr(
+        "a dask worker process died while running {where} (dask reported KilledWorker); the other tasks were "
+        "cancelled and dask's nanny starts a fresh worker. Results of this run are lost: fix the task (or give "
+        "it less memory to use) and run again.", where=where), task_index=index) from None
 
 
 def _on_timeout(client: Any, futures: list[Any], timeout: float | None, n: int, chunksize: int) -> None:
@@ -262,12 +269,12 @@ def _on_timeout(client: Any, futures: list[Any], timeout: float | None, n: int, 
             for pid in client.run(os.getpid, workers=busy).values():
                 os.kill(pid, signal.SIGKILL)
             _wait_for_replacements(client, busy)
-        what = "the worker processes running them were stopped and are being restarted"
+        what = tr("the worker processes running them were stopped and are being restarted")
     else:
-        what = "their futures were cancelled, but dask cannot stop a task that already runs: it finishes there"
-    raise TaskTimeoutError(
-        f"timeout={timeout:g} s ran out with {len(unfinished)} of {n} tasks unfinished; {what}",
-        unfinished=unfinished) from None
+        what = tr("their futures were cancelled, but dask cannot stop a task that already runs: it finishes there")
+    raise TaskTimeoutError(tr(
+        "timeout={timeout:g} s ran out with {unfinished} of {count} tasks unfinished; {what}", timeout=timeout,
+        unfinished=len(unfinished), count=n, what=what), unfinished=unfinished) from None
 
 
 def _wait_for_replacements(client: Any, gone: list[str]) -> None:

@@ -6,13 +6,17 @@ defined away from its use (a constant) is marked ``N_("...")`` and translated wh
 with Babel), so changing an English message makes its old translation stop matching: ``tests/test_i18n.py``
 then names it, instead of a stale Chinese sentence living on.
 
-What is translated: exercise-check feedback (``mplessons.checks``; lessons 04-06 not yet), ``check_worker``'s
+What is translated: exercise-check feedback (``mplessons.checks``, every lesson), ``check_worker``'s
 ``InteractiveFunctionError`` / ``InteractiveFunctionWarning``, what ``%%worker_module`` prints and the errors
-it raises for a bad module name, the speedup lab's labels, buttons and status lines, and what
-``mplessons.free_threading`` prints in lesson 07. What stays English: matplotlib figures (matplotlib's default
-fonts have no CJK glyphs: it would draw boxes and warn), parameter-validation errors of the API
-(``validation.py``, ``runner.py``: for whoever calls the functions, who reads Python's English tracebacks anyway),
-``python -m mplessons`` and the benchmarks, exception type names, and code in a message (it is Python).
+it raises for a bad module name, the speedup lab's labels, buttons and status lines, what
+``mplessons.free_threading`` prints in lesson 07, and the run-time errors of ``run_tasks`` that a lesson shows:
+``WorkerCrashedError`` and ``TaskTimeoutError`` (``runner.py``, ``process_backend.py``, ``dask_backend.py``),
+the note that names the task whose exception it was, and the dask backend's "not installed" and "cannot reach
+the scheduler" errors. What stays English: matplotlib figures (matplotlib's default fonts have no CJK glyphs:
+it would draw boxes and warn), parameter-validation errors of the API (``validation.py``, and a bad argument
+to ``run_tasks`` or ``get_client`` such as ``scheduler=``: for whoever calls the functions, who reads Python's
+English tracebacks anyway), ``python -m mplessons`` and the benchmarks, exception type names, and code in a
+message (it is Python).
 
 The switch: ``mplessons.set_language("zh")`` (the zh lessons' first cell), or ``MPLESSONS_LANG=zh`` in the
 environment for a whole session. Both live in ``os.environ``, which fork and spawn children copy when they

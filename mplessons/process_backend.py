@@ -19,6 +19,7 @@ from multiprocessing.connection import wait as wait_for_any
 from typing import Any
 
 from .errors import TaskTimeoutError, WorkerCrashedError
+from .i18n import tr
 from .machine import context
 from .runner import ChunkSpans, _chunks, _note_task
 
@@ -64,16 +65,18 @@ def _run_marked_chunk(fn: Callable[[Any], Any], chunk_number: int, first_index: 
 
 
 def _describe_exit(code: int | None, in_task: bool = True) -> str:
+    """How a worker ended, to follow "a worker process" in a message: "was killed by SIGKILL" ..."""
     if code is None:
-        return "stopped"
+        return tr("stopped")
     if code < 0:
         try:
             name = signal.Signals(-code).name
         except ValueError:
-            name = f"signal {-code}"
-        extra = " (often the out-of-memory killer)" if name == "SIGKILL" else ""
-        return f"was killed by {name}{extra}"
-    return f"exited with code {code}" + (" (os._exit or sys.exit inside the task?)" if in_task else "")
+            return tr("was killed by signal {number}", number=-code)
+        extra = tr(" (often the out-of-memory killer)") if name == "SIGKILL" else ""
+        return tr("was killed by {signal}{extra}", signal=name, extra=extra)
+    extra = tr(" (os._exit or sys.exit inside the task?)") if in_task else ""
+    return tr("exited with code {code}{extra}", code=code, extra=extra)
 
 
 class _SharedProgress:
@@ -126,21 +129,21 @@ def _crash_error(processes: list[Any], running: dict[int, int], chunk_takers: se
     dead = {p.pid: p.exitcode for p in processes if p.exitcode not in (None, -signal.SIGTERM)}
     if dead and not chunk_takers & set(dead):
         exitcode = next(iter(dead.values()))
-        return WorkerCrashedError(
-            f"a worker process {_describe_exit(exitcode, in_task=False)} before it ran any task: it could not "
-            f"start. Its own error went to its stderr (the terminal or the Jupyter server's log, and with "
-            f"ipykernel 6+ on Linux and macOS also the notebook). The usual cause under spawn and forkserver: a "
-            f"script whose top-level code is not under `if __name__ == '__main__':`, so importing it in a child "
-            f"(every spawn child; the forkserver, or each of its children before 3.13.8/3.14.1) runs that code "
-            f"again; or a worker function whose module fails to import in the child.",
+        return WorkerCrashedError(tr(
+            "a worker process {ended} before it ran any task: it could not start. Its own error went to its "
+            "stderr (the terminal or the Jupyter server's log, and with ipykernel 6+ on Linux and macOS also the "
+            "notebook). The usual cause under spawn and forkserver: a script whose top-level code is not under "
+            "`if __name__ == '__main__':`, so importing it in a child (every spawn child; the forkserver, or each "
+            "of its children before 3.13.8/3.14.1) runs that code again; or a worker function whose module fails "
+            "to import in the child.", ended=_describe_exit(exitcode, in_task=False)),
             task_index=None, exitcode=exitcode)
     suspects = [i for i, pid in running.items() if pid in dead] or (list(running) if len(running) == 1 else [])
     index = suspects[0] if len(suspects) == 1 else None
     exitcode = dead.get(running.get(index)) if index is not None else next(iter(dead.values()), None)
-    where = f"while running task {index}" if index is not None else "while running tasks"
-    return WorkerCrashedError(
-        f"a worker process {_describe_exit(exitcode)} {where}; the other workers were stopped. "
-        f"Results of this run are lost: fix the task (or give it less memory to use) and run again.",
+    where = tr("while running task {index}", index=index) if index is not None else tr("while running tasks")
+    return WorkerCrashedError(tr(
+        "a worker process {ended} {where}; the other workers were stopped. Results of this run are lost: fix the "
+        "task (or give it less memory to use) and run again.", ended=_describe_exit(exitcode), where=where),
         task_index=index,
         exitcode=exitcode,
     )
@@ -196,9 +199,9 @@ def run_processes(fn, items, workers, chunksize, timeout, t0, method):
         running, unfinished = progress.unfinished()
         if ready:  # a worker's sentinel: it died
             raise _crash_error(processes, running, set(progress.workers))
-        raise TaskTimeoutError(
-            f"timeout={timeout:g} s ran out with {len(unfinished)} of {len(items)} tasks unfinished; "
-            f"the worker processes were stopped", unfinished=unfinished)
+        raise TaskTimeoutError(tr(
+            "timeout={timeout:g} s ran out with {unfinished} of {count} tasks unfinished; the worker processes "
+            "were stopped", timeout=timeout, unfinished=len(unfinished), count=len(items)), unfinished=unfinished)
     finally:
         if finished:  # every result is in: the idle workers exit as after `close(); join()`, nothing is killed
             _close(pool, processes)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from .errors import TaskTimeoutError
 from .guard import check_worker
+from .i18n import tr
 from .machine import resolve_start_method, usable_cores
 from .validation import callable_fn, non_empty_list, one_of, positive_int, positive_number
 
@@ -112,7 +113,7 @@ def _run_chunk(fn: Callable[[Any], Any], first_index: int, chunk: list[Any],
 
 
 def _note_task(exc: Exception, first_index: int, chunk: list[Any], done: int) -> None:
-    exc.add_note(f"(raised by task {first_index + done}, input {chunk[done]!r:.80})")
+    exc.add_note(tr("(raised by task {index}, input {input!r:.80})", index=first_index + done, input=chunk[done]))
 
 
 def _run_chunk_in_thread(fn: Callable[[Any], Any], first_index: int, chunk: list[Any]):
@@ -148,7 +149,8 @@ def _run_in_executor(executor: Executor, fn: Callable[[Any], Any], items: list[A
         if exc is not None:
             raise exc
     if pending:
-        raise TaskTimeoutError(f"timeout={timeout:g} s ran out with tasks unfinished", unfinished=[])
+        raise TaskTimeoutError(tr("timeout={timeout:g} s ran out with tasks unfinished", timeout=timeout),
+                               unfinished=[])
     return _collect_chunks((f.result() for f in futures), len(items))
 
 
@@ -209,9 +211,9 @@ def _run_serial(fn, items, timeout):
     results, spans = [], []
     for index, item in enumerate(items):
         if time.perf_counter() > deadline:
-            raise TaskTimeoutError(
-                f"timeout={timeout:g} s ran out after {index} of {len(items)} tasks (serial tasks are checked "
-                f"between tasks)", unfinished=list(range(index, len(items))))
+            raise TaskTimeoutError(tr(
+                "timeout={timeout:g} s ran out after {done} of {count} tasks (serial tasks are checked between "
+                "tasks)", timeout=timeout, done=index, count=len(items)), unfinished=list(range(index, len(items))))
         [result], chunk_spans = _run_chunk(fn, index, [item], worker)
         results.append(result)
         spans.append(chunk_spans)
@@ -223,7 +225,7 @@ def _run_threads(fn, items, workers, chunksize, timeout, t0):
     try:
         return _run_in_executor(executor, fn, items, chunksize, timeout, t0)
     except TaskTimeoutError as exc:
-        raise TaskTimeoutError(f"{exc} (threads cannot be stopped from outside: running tasks finish in the "
-                               f"background)") from None
+        raise TaskTimeoutError(tr("{error} (threads cannot be stopped from outside: running tasks finish in the "
+                                  "background)", error=exc)) from None
     finally:
         executor.shutdown(wait=False, cancel_futures=True)

@@ -289,9 +289,9 @@ def speedup_lab(fn: Callable[[int], Any] = cubic_sum, *, sizes: Sequence[int] | 
     """
     callable_fn("fn", fn)
     if backend == "dask" and "dask" not in available_backends():
-        from .dask_backend import INSTALL_HINT
+        from .dask_backend import install_hint
 
-        raise ImportError(INSTALL_HINT)
+        raise ImportError(install_hint())
     one_of("backend", backend, BACKENDS)
     if start_method is not None:
         resolve_start_method(start_method)  # refuse a bad name now, not at the first press of Run

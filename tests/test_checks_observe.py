@@ -92,12 +92,25 @@ def test_call_bounded_returns_results_errors_and_gives_up_on_a_stalled_function(
     started = time.perf_counter()
     stalled = bounded.call_bounded(stuck.wait, (), 30, state=lambda: 0, patience=0.3)
     assert not stalled.finished and stalled.stalled and time.perf_counter() - started < 5
+    hung = bounded.call_bounded(stuck.wait, (), 0.3)  # no state: the time limit alone ends the wait
+    assert not hung.finished and not hung.stalled and hung.wall < 5
     stuck.set()
 
 
 def test_describe_error_names_the_type_even_without_a_message():
     assert bounded.describe_error(queue.Empty()) == "Empty"
     assert bounded.describe_error(ValueError("bad")) == "ValueError: bad"
+
+
+def test_describe_error_keeps_a_feedback_line_short():
+    """The first line of a long message only, cut after a whole sentence (or a word) near the limit."""
+    assert bounded.describe_error(TypeError("first line\nthe advice below")) == "TypeError: first line"
+    sentences = RuntimeError("One sentence here. " * 20)
+    assert bounded.describe_error(sentences, limit=50) == "RuntimeError: One sentence here. One sentence here."
+    words = RuntimeError("word " * 100)
+    assert bounded.describe_error(words, limit=22) == "RuntimeError: word word word word ..."
+    chinese = RuntimeError("第一句话。" * 20)  # mplessons' own errors, in Chinese: no space after a full stop
+    assert bounded.describe_error(chinese, limit=12) == "RuntimeError: 第一句话。第一句话。"
 
 
 def test_a_check_answers_even_when_the_answer_breaks_it():

@@ -35,6 +35,8 @@ def call_bounded(fn: Any, args: tuple[Any, ...], seconds: float, *, state: Calla
     ``state``, a callable whose value changes while the student's code gets on (tasks begun and ended), the
     wait also ends once that value has not changed for ``patience`` seconds (``stalled``).
     ``cpu`` is this process's CPU time during the call, all threads included (child processes are not).
+    A thread still running at the limit is left behind (Python cannot stop a thread); a check that watched
+    the processes it started then stops them, which usually ends the thread's wait as well.
     """
     outcome = Outcome()
     done = threading.Event()
@@ -82,7 +84,12 @@ def never_raises(check: Callable[..., Any]) -> Callable[..., Any]:
     return answering
 
 
-def describe_error(error: BaseException) -> str:
-    """``ValueError: message``, as a traceback's last line says it (in English, as Python does)."""
-    text = str(error)
+def describe_error(error: BaseException, limit: int = 240) -> str:
+    """``ValueError: message``, as a traceback's last line says it: the message's first line, cut after a
+    whole sentence if it is long (a feedback line, not a traceback). A Chinese sentence ends with "。"."""
+    lines = str(error).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        end = max(text.rfind(". ", 0, limit), text.rfind("。", 0, limit))
+        text = text[: end + 1] if end > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from ..i18n import tr
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .bounded import call_bounded, describe_error
 from .pool_watch import PoolCall, PoolWatch
 from .shm_safety import SegmentWatch, drop_dead_views
-from .watch import ProcessWatch, call_with_timeout, describe_error, is_untouched
+from .watch import ProcessWatch, is_untouched
 
 TIMEOUT = 60.0
 ARRAYS = (  # the second, of another shape and dtype, catches a function that hard-codes them
@@ -25,7 +27,7 @@ ARRAYS = (  # the second, of another shape and dtype, catches a function that ha
 
 
 def _describe(data: np.ndarray) -> str:
-    return f"a {data.shape} {data.dtype} array"
+    return tr("a {shape} {dtype} array", shape=data.shape, dtype=data.dtype)
 
 
 def _arguments(call: PoolCall) -> list[Any]:
@@ -62,16 +64,16 @@ def _names_in(call: PoolCall) -> set[str]:
 
 def _error_hint(exc: BaseException) -> str:
     if isinstance(exc, FileNotFoundError):
-        return (": a worker could not attach to the segment by name. Was it unlinked before the workers ran? "
-                "Unlink it only in the finally block, after the pool is done")
+        return tr(": a worker could not attach to the segment by name. Was it unlinked before the workers ran? "
+                  "Unlink it only in the finally block, after the pool is done")
     if isinstance(exc, BufferError):
-        return (": close() refused because something still uses the buffer (np.frombuffer holds it). Drop "
-                "every view first (`view = None`), then close()")
+        return tr(": close() refused because something still uses the buffer (np.frombuffer holds it). Drop "
+                  "every view first (`view = None`), then close()")
     if type(exc).__name__ == "InteractiveFunctionError":
-        return " Give the pool row_sum, which lives in a module, or a function from a %%worker_module cell"
+        return tr(" Give the pool row_sum, which lives in a module, or a function from a %%worker_module cell")
     if "buffer is too small" in str(exc):
-        return (": the workers' view of the segment did not fit it. Take the shape and dtype from the `data` "
-                "passed in (data.shape, data.dtype.str), not fixed values")
+        return tr(": the workers' view of the segment did not fit it. Take the shape and dtype from the `data` "
+                  "passed in (data.shape, data.dtype.str), not fixed values")
     return ""
 
 
@@ -80,87 +82,91 @@ def _pool_problem(calls: list[PoolCall], segments: SegmentWatch) -> str | None:
     created = {s.name for s in segments.created}
     if not calls:
         if created:
-            return ("no pool ran: the sums were computed in this kernel. Let a ctx.Pool(2) call "
-                    "row_sum(shm.name, data.shape, data.dtype.str, row) for every row")
-        return ("neither a pool nor shared memory was used: the sums were computed in this kernel. Put the "
-                "data into a SharedMemory segment and let a ctx.Pool(2) sum the rows by name with row_sum")
+            return tr("no pool ran: the sums were computed in this kernel. Let a ctx.Pool(2) call "
+                      "row_sum(shm.name, data.shape, data.dtype.str, row) for every row")
+        return tr("neither a pool nor shared memory was used: the sums were computed in this kernel. Put the "
+                  "data into a SharedMemory segment and let a ctx.Pool(2) sum the rows by name with row_sum")
     if any(c.threads for c in calls):
-        return ("a ThreadPool's workers are threads of this kernel, so no other process read the segment: "
-                "use ctx.Pool(2), whose workers are processes")
+        return tr("a ThreadPool's workers are threads of this kernel, so no other process read the segment: "
+                  "use ctx.Pool(2), whose workers are processes")
     if any(_sends_data(c) for c in calls):
         if created:
-            return ("you made a segment, but the pool received the rows themselves: passing arrays (even rows "
-                    "of a view of the segment, as in pool.map(np.sum, view)) pickles a copy of each to the "
-                    "workers. Send only the name: row_sum(shm.name, data.shape, data.dtype.str, row)")
-        return ("the rows were pickled to the workers (pool.map(np.sum, list(data)) sends a copy of each), not "
-                "shared: put data into a SharedMemory segment and send only its name, shape and dtype")
+            return tr("you made a segment, but the pool received the rows themselves: passing arrays (even rows "
+                      "of a view of the segment, as in pool.map(np.sum, view)) pickles a copy of each to the "
+                      "workers. Send only the name: row_sum(shm.name, data.shape, data.dtype.str, row)")
+        return tr("the rows were pickled to the workers (pool.map(np.sum, list(data)) sends a copy of each), not "
+                  "shared: put data into a SharedMemory segment and send only its name, shape and dtype")
     if not created:
-        return ("no shared memory segment was created: make one with "
-                "shared_memory.SharedMemory(create=True, size=data.nbytes) and copy data into it")
+        return tr("no shared memory segment was created: make one with "
+                  "shared_memory.SharedMemory(create=True, size=data.nbytes) and copy data into it")
     if not any(_names_in(c) & created for c in calls):
-        return "the pool's tasks never got the segment's name: pass shm.name to row_sum"
+        return tr("the pool's tasks never got the segment's name: pass shm.name to row_sum")
     if any(c.api == "imap_unordered" for c in calls):
-        return ("imap_unordered returns results in the order they finish, not row order: use pool.starmap "
-                "(or map), which keeps the order of its input")
+        return tr("imap_unordered returns results in the order they finish, not row order: use pool.starmap "
+                  "(or map), which keeps the order of its input")
     return None
 
 
 def _sums_problem(value: Any, data: np.ndarray) -> str | None:
     expected = data.sum(axis=1)
     if value is None:
-        return "shared_row_sums returned None: return the list of sums"
+        return tr("shared_row_sums returned None: return the list of sums")
     try:
         got = np.asarray(list(value), dtype=np.float64)
     except (TypeError, ValueError):
-        return f"shared_row_sums should return a list of numbers, one per row; got {value!r:.80}"
+        return tr("shared_row_sums should return a list of numbers, one per row; got {value!r:.80}", value=value)
     if got.shape != expected.shape:
-        return f"for {_describe(data)} expected one sum per row ({len(expected)} numbers), got {got.size}"
+        return tr("for {data} expected one sum per row ({rows} numbers), got {count}", data=_describe(data),
+                  rows=len(expected), count=got.size)
     if not got.any():
-        return ("every sum is 0: the segment was still empty. Copy the data in before the workers run: "
-                "np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)[:] = data")
+        return tr("every sum is 0: the segment was still empty. Copy the data in before the workers run: "
+                  "np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)[:] = data")
     if np.allclose(got, expected):
         return None
     if np.allclose(np.sort(got), np.sort(expected)):
-        return "the sums are right but out of order: use pool.starmap (or map), which return results in input order"
+        return tr("the sums are right but out of order: use pool.starmap (or map), which return results in input "
+                  "order")
     wrong = int(np.flatnonzero(~np.isclose(got, expected))[0])
-    return (f"for {_describe(data)} row {wrong} sums to {float(got[wrong])!r}, expected {float(expected[wrong])!r}: "
-            "take the shape and dtype from the `data` passed in (data.shape, data.dtype.str), not fixed values")
+    return tr("for {data} row {row} sums to {got!r}, expected {expected!r}: take the shape and dtype from the "
+              "`data` passed in (data.shape, data.dtype.str), not fixed values", data=_describe(data), row=wrong,
+              got=float(got[wrong]), expected=float(expected[wrong]))
 
 
 def _cleanup_problem(segments: SegmentWatch, left: list[str], open_pools: int) -> str | None:
     views = [v for s in segments.segments for v in s.views_at_close]
     if views:
         names = ", ".join(f"`{v}`" for v in views)
-        return (f"shm.close() ran while the numpy view {names} still used the segment. numpy does not stop "
-                "close(), and reading that view afterwards crashes the kernel (here it could not: this check "
-                "kept the memory mapped). Drop views first: `view = None`, then shm.close()")
+        return tr("shm.close() ran while the numpy view {names} still used the segment. numpy does not stop "
+                  "close(), and reading that view afterwards crashes the kernel (here it could not: this check "
+                  "kept the memory mapped). Drop views first: `view = None`, then shm.close()", names=names)
     if left:
-        return ("the sums are right, but the segment still existed afterwards: call shm.close() and "
-                "shm.unlink() in the parent, in a finally block (this check unlinked it for you)")
+        return tr("the sums are right, but the segment still existed afterwards: call shm.close() and "
+                  "shm.unlink() in the parent, in a finally block (this check unlinked it for you)")
     if any(not s.closed for s in segments.created):
-        return "the segment was unlinked but never closed in the parent: call shm.close(), then shm.unlink()"
+        return tr("the segment was unlinked but never closed in the parent: call shm.close(), then shm.unlink()")
     if open_pools:
-        return ("the pool was still running after shared_row_sums returned: use `with ctx.Pool(2) as pool:`, "
-                "which stops its workers at the end of the block (this check terminated it)")
+        return tr("the pool was still running after shared_row_sums returned: use `with ctx.Pool(2) as pool:`, "
+                  "which stops its workers at the end of the block (this check terminated it)")
     return None
 
 
 def _attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
     with SegmentWatch() as segments, PoolWatch() as pools, ProcessWatch() as processes:
-        outcome = call_with_timeout(fn, data.copy(), timeout=timeout)
+        outcome = call_bounded(fn, (data.copy(),), timeout)
     open_pools = pools.finish()
     processes.finish()
     left = segments.remove_leftovers()
-    cleaned = " (this check unlinked the segment left behind)" if left else ""
-    if outcome.timed_out:
-        return f"shared_row_sums did not return within {timeout:g} s (this check terminated its pool){cleaned}"
+    cleaned = tr(" (this check unlinked the segment left behind)") if left else ""
+    if not outcome.finished:
+        return tr("shared_row_sums did not return within {timeout:g} s (this check terminated its pool){cleaned}",
+                  timeout=timeout, cleaned=cleaned)
     if outcome.error is not None:
-        return (f"shared_row_sums({_describe(data)}) raised {describe_error(outcome.error)}"
-                f"{_error_hint(outcome.error)}{cleaned}")
+        return tr("shared_row_sums({data}) raised {error}{hint}{cleaned}", data=_describe(data),
+                  error=describe_error(outcome.error), hint=_error_hint(outcome.error), cleaned=cleaned)
     views = [v for s in segments.segments for v in s.views_at_close]
     if views:
         return _cleanup_problem(segments, left, open_pools)
-    problem = _pool_problem(pools.calls, segments) or _sums_problem(outcome.value, data)
+    problem = _pool_problem(pools.calls, segments) or _sums_problem(outcome.result, data)
     if problem:
         return problem + cleaned
     return _cleanup_problem(segments, left, open_pools)
@@ -168,9 +174,9 @@ def _attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
 
 def _dead_view_note(names: list[str]) -> str:
     shown = ", ".join(f"`{n}`" for n in names)
-    return (f"{shown} was a numpy view of a shared memory segment that has been closed: numpy does not keep "
-            f"that memory mapped, so reading it would crash the kernel. This check removed {shown} from the "
-            "notebook. Drop views before close(): `view = None`, then shm.close()")
+    return tr("{names} was a numpy view of a shared memory segment that has been closed: numpy does not keep "
+              "that memory mapped, so reading it would crash the kernel. This check removed {names} from the "
+              "notebook. Drop views before close(): `view = None`, then shm.close()", names=shown)
 
 
 @remembers_rejections("shared_row_sums")
@@ -180,14 +186,15 @@ def check_row_sums(shared_row_sums: Any, *, timeout: float = TIMEOUT) -> Feedbac
     dropped = drop_dead_views()  # before anything else can touch them
     if is_placeholder(shared_row_sums) or is_untouched(shared_row_sums):
         if dropped:
-            return failed(_dead_view_note(dropped) + ". Then write your code inside shared_row_sums(data)")
-        return not_attempted("write shared_row_sums(data): sums from pool workers that attach by name")
+            return failed(tr("{note}. Then write your code inside shared_row_sums(data)",
+                             note=_dead_view_note(dropped)))
+        return not_attempted(tr("write shared_row_sums(data): sums from pool workers that attach by name"))
     if not callable(shared_row_sums):
-        return failed(f"`shared_row_sums` should be a function, got {type(shared_row_sums).__name__}")
-    note = f" Also: {_dead_view_note(dropped)}." if dropped else ""
+        return failed(tr("`shared_row_sums` should be a function, got {kind}", kind=type(shared_row_sums).__name__))
+    note = tr(" Also: {note}.", note=_dead_view_note(dropped)) if dropped else ""
     for data in ARRAYS:
         problem = _attempt(shared_row_sums, data, timeout)
         if problem:
             return failed(problem + note)
-    return passed("right sums, in row order, for two arrays of the check's own: pool workers read the rows from "
-                  "a shared memory segment by name, and the segment was closed and unlinked" + note)
+    return passed(tr("right sums, in row order, for two arrays of the check's own: pool workers read the rows from "
+                     "a shared memory segment by name, and the segment was closed and unlinked{note}", note=note))

@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from numbers import Integral
 from typing import Any
 
+from ..i18n import tr
 from ..workloads import cubic_sum
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
-from .watch import call_with_timeout, describe_error, is_untouched
+from .bounded import call_bounded, describe_error
+from .watch import is_untouched
 
 MAX_BATCHES = 100
 BASE_SIZES = (120_000, 10_000, 40_000, 20_000)  # the first is the longest: as_completed reorders
@@ -27,7 +29,7 @@ def _is_future(x: Any) -> bool:
 def _first_difference(got: Sequence[Any], expected: Sequence[Any]) -> str:
     for i, (g, e) in enumerate(zip(got, expected, strict=False)):
         if g != e:
-            return f"position {i} holds {g!r:.60}, expected {e!r:.60}"
+            return tr("position {index} holds {got!r:.60}, expected {expected!r:.60}", index=i, got=g, expected=e)
     return ""
 
 
@@ -48,28 +50,38 @@ def _fresh_sizes() -> list[int]:
 
 def _error_hint(exc: BaseException) -> str:
     if "cannot be interpreted as an integer" in str(exc):
-        return (": one task got the whole list. client.map(cubic_sum, sizes) makes one task per size; "
-                "client.submit(cubic_sum, sizes) makes one task for all of them")
+        return tr(": one task got the whole list. client.map(cubic_sum, sizes) makes one task per size; "
+                  "client.submit(cubic_sum, sizes) makes one task for all of them")
     return ""
 
 
-def _results_problem(results: Any, inputs: Sequence[Any], fn: Callable[[Any], Any]) -> str | None:
+def _form_problem(results: Any, inputs: Sequence[Any]) -> str | None:
+    """What is wrong with the returned object as a list of results (futures, one value, a wrong length)."""
     if _is_future(results):
-        return "the function returned one Future: client.map returns a list of futures; gather them and return that"
+        return tr("the function returned one Future: client.map returns a list of futures; gather them and return "
+                  "that")
     if not isinstance(results, (list, tuple)):
-        return f"the function returned a {type(results).__name__}; expected a list (client.gather returns one)"
+        return tr("the function returned a {kind}; expected a list (client.gather returns one)",
+                  kind=type(results).__name__)
     if any(_is_future(r) for r in results):
-        return ("the function returned futures, not results: pass the list to client.gather(futures) "
-                "(or call .result() on each) to fetch the values from the workers")
+        return tr("the function returned futures, not results: pass the list to client.gather(futures) "
+                  "(or call .result() on each) to fetch the values from the workers")
+    if len(results) != len(inputs):
+        return tr("{count} values for {sizes} sizes: one task per size, all of them gathered", count=len(results),
+                  sizes=len(inputs))
+    return None
+
+
+def _values_problem(results: Sequence[Any], inputs: Sequence[Any], fn: Callable[[Any], Any]) -> str | None:
+    """Whether a list of the right length holds ``fn`` of every input, in input order."""
     expected = [fn(x) for x in inputs]
-    if len(results) != len(expected):
-        return f"{len(results)} values for {len(expected)} sizes: one task per size, all of them gathered"
     if _same_items(results, expected) and list(results) != expected:
-        return (f"results are out of order ({_first_difference(results, expected)}): as_completed gives "
-                "completion order; client.gather(futures) keeps the order of the inputs")
+        return tr("results are out of order ({difference}): as_completed gives completion order; "
+                  "client.gather(futures) keeps the order of the inputs",
+                  difference=_first_difference(results, expected))
     if list(results) != expected:
-        return (f"wrong values: {_first_difference(results, expected)}; did you run {fn.__name__} on every "
-                "size in `sizes`, the argument (the check passes sizes of its own)?")
+        return tr("wrong values: {difference}; did you run {name} on every size in `sizes`, the argument (the "
+                  "check passes sizes of its own)?", difference=_first_difference(results, expected), name=fn.__name__)
     return None
 
 
@@ -78,37 +90,41 @@ def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIM
     """Exercise 1: ``cluster_cubic_sums(client, sizes)`` returns ``cubic_sum`` of every size, computed by tasks
     on the cluster that were all sent before the first wait, gathered in input order."""
     if is_placeholder(cluster_cubic_sums) or is_untouched(cluster_cubic_sums):
-        return not_attempted("write cluster_cubic_sums(client, sizes) with client.map and client.gather")
+        return not_attempted(tr("write cluster_cubic_sums(client, sizes) with client.map and client.gather"))
     if not callable(cluster_cubic_sums):
-        return failed(f"`cluster_cubic_sums` should be a function, got {type(cluster_cubic_sums).__name__}")
+        return failed(tr("`cluster_cubic_sums` should be a function, got {kind}",
+                         kind=type(cluster_cubic_sums).__name__))
     from .dask_watch import DaskWatch  # here: this module imports without dask
 
     if getattr(client, "status", None) != "running":
-        return failed("`client` is not a running dask Client: run the cell of section 2 that makes it first")
+        return failed(tr("`client` is not a running dask Client: run the cell of section 2 that makes it first"))
     sizes = _fresh_sizes()
     with DaskWatch(client) as watch:
-        outcome = call_with_timeout(cluster_cubic_sums, client, sizes, timeout=timeout)
+        outcome = call_bounded(cluster_cubic_sums, (client, sizes), timeout)
     cancelled = watch.cancel_unfinished()
-    note = (f" (this check cancelled {cancelled} unfinished task(s), so they stop using the cluster)"
+    note = (tr(" (this check cancelled {count} unfinished task(s), so they stop using the cluster)", count=cancelled)
             if cancelled else "")
-    if outcome.timed_out:
-        return failed(f"cluster_cubic_sums did not return within {timeout:g} s{note}")
+    if not outcome.finished:
+        return failed(tr("cluster_cubic_sums did not return within {timeout:g} s{note}", timeout=timeout, note=note))
     if outcome.error is not None:
-        return failed(f"cluster_cubic_sums raised {describe_error(outcome.error)}{_error_hint(outcome.error)}{note}")
-    problem = _results_problem(outcome.value, sizes, cubic_sum)
-    if problem and "out of order" not in problem and "wrong values" not in problem:
-        return failed(problem + note)
-    if not watch.tasks:
-        return failed("no task ran on the cluster: the results were computed in this kernel (a list comprehension "
-                      "or a loop in the notebook runs here). Send the work: client.map(cubic_sum, sizes)")
-    if watch.sent_after_waiting:
-        return failed("you waited for a result before sending the next task (client.submit(...).result() in a "
-                      "loop), so the tasks ran one at a time on one worker. Send them all first, "
-                      "futures = client.map(cubic_sum, sizes), then wait once: client.gather(futures)")
+        return failed(tr("cluster_cubic_sums raised {error}{hint}{note}", error=describe_error(outcome.error),
+                         hint=_error_hint(outcome.error), note=note))
+    problem = _form_problem(outcome.result, sizes)
     if problem:
         return failed(problem + note)
-    return passed(f"{len(sizes)} results, in input order, computed by {len(sizes)} tasks on the cluster's "
-                  "workers, all sent before the first wait")
+    if not watch.tasks:
+        return failed(tr("no task ran on the cluster: the results were computed in this kernel (a list "
+                         "comprehension or a loop in the notebook runs here). Send the work: "
+                         "client.map(cubic_sum, sizes)"))
+    if watch.sent_after_waiting:
+        return failed(tr("you waited for a result before sending the next task (client.submit(...).result() in a "
+                         "loop), so the tasks ran one at a time on one worker. Send them all first, "
+                         "futures = client.map(cubic_sum, sizes), then wait once: client.gather(futures)"))
+    problem = _values_problem(outcome.result, sizes, cubic_sum)
+    if problem:
+        return failed(problem + note)
+    return passed(tr("{count} results, in input order, computed by {count} tasks on the cluster's workers, all sent "
+                     "before the first wait", count=len(sizes)))
 
 
 def _cancelled(futures: Sequence[Any]) -> str:
@@ -119,41 +135,50 @@ def _cancelled(futures: Sequence[Any]) -> str:
         count = cancel_unfinished(list(futures))
     except Exception:  # noqa: BLE001 - stand-in futures without a client, a closed cluster: nothing to cancel
         return ""
-    return f" (this check cancelled your {count:,} unfinished tasks, so they stop using the cluster)" if count else ""
+    if not count:
+        return ""
+    return tr(" (this check cancelled your {count:,} unfinished tasks, so they stop using the cluster)", count=count)
 
 
 def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Feedback:
     """Exercise 2: tiny tasks sent in batches: a list of futures, each the sum of squares of one batch."""
     if is_placeholder(futures):
-        return not_attempted("make `batch_futures` a list of futures, one per batch of `numbers`")
+        return not_attempted(tr("make `batch_futures` a list of futures, one per batch of `numbers`"))
     if _is_future(futures):
-        return failed("`batch_futures` is a single Future (one task does all the work on one worker): "
-                      "split `numbers` into batches and submit one task per batch")
+        return failed(tr("`batch_futures` is a single Future (one task does all the work on one worker): "
+                         "split `numbers` into batches and submit one task per batch"))
     if not isinstance(futures, (list, tuple)):
-        return failed(f"`batch_futures` is a {type(futures).__name__}; expected the list client.map returns")
+        return failed(tr("`batch_futures` is a {kind}; expected the list client.map returns",
+                         kind=type(futures).__name__))
     if not all(_is_future(f) for f in futures):
-        return failed("`batch_futures` must hold the futures themselves (don't gather yet: this check gathers them)")
+        return failed(tr("`batch_futures` must hold the futures themselves (don't gather yet: this check gathers "
+                         "them)"))
     n = len(numbers)
     if len(futures) >= n:
-        return failed(f"{len(futures)} tasks for {n} numbers: one task per number is the overhead we measured; "
-                      f"group the numbers into a few batches{_cancelled(futures)}")
+        return failed(tr("{count} tasks for {n} numbers: one task per number is the overhead we measured; "
+                         "group the numbers into a few batches{cancelled}", count=len(futures), n=n,
+                         cancelled=_cancelled(futures)))
     if len(futures) > MAX_BATCHES:
-        return failed(f"{len(futures)} batches: each costs a round trip to the scheduler; a handful per "
-                      f"worker is enough (at most {MAX_BATCHES}){_cancelled(futures)}")
+        return failed(tr("{count} batches: each costs a round trip to the scheduler; a handful per worker is "
+                         "enough (at most {most}){cancelled}", count=len(futures), most=MAX_BATCHES,
+                         cancelled=_cancelled(futures)))
     if len(futures) < min(workers, n):
-        return failed(f"{len(futures)} batch for {workers} workers leaves workers idle: make at least "
-                      f"{workers} batches{_cancelled(futures)}")
+        return failed(tr("{count} batch for {workers} workers leaves workers idle: make at least "
+                         "{workers} batches{cancelled}", count=len(futures), workers=workers,
+                         cancelled=_cancelled(futures)))
     try:
         parts = [f.result(timeout=60) for f in futures]
     except Exception as exc:  # noqa: BLE001 - the task's own error is the feedback
-        return failed(f"a batch raised {type(exc).__name__}: {exc}{_cancelled(futures)}")
+        return failed(tr("a batch raised {kind}: {error}{cancelled}", kind=type(exc).__name__, error=exc,
+                         cancelled=_cancelled(futures)))
     odd = next((p for p in parts if isinstance(p, bool) or not isinstance(p, Integral)), None)
     if odd is not None:
-        return failed(f"each batch's task should return one int, the sum of its batch's squares; got a "
-                      f"{type(odd).__name__} (use sum_of_squares)")
+        return failed(tr("each batch's task should return one int, the sum of its batch's squares; got a "
+                         "{kind} (use sum_of_squares)", kind=type(odd).__name__))
     total, expected = int(sum(parts)), sum(x * x for x in numbers)
     if total != expected:
-        hint = " (some numbers are missing or counted twice: check the slicing at the ends)" if total else ""
-        return failed(f"the batches add up to {total}, expected {expected}{hint}")
-    return passed(f"the sum of {n} squares from {len(futures)} tasks instead of {n}: batching pays the "
-                  "overhead once per batch")
+        hint = tr(" (some numbers are missing or counted twice: check the slicing at the ends)") if total else ""
+        return failed(tr("the batches add up to {total}, expected {expected}{hint}", total=total, expected=expected,
+                         hint=hint))
+    return passed(tr("the sum of {n} squares from {count} tasks instead of {n}: batching pays the "
+                     "overhead once per batch", n=n, count=len(futures)))

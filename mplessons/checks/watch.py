@@ -5,7 +5,8 @@ A check that only looks at a function's return value cannot tell a parallel answ
 child process from the parent doing the work itself. So the check calls the function itself, with inputs of
 its choosing, and records the calls that matter (``Process.start``/``join``, ``Pool.map`` and friends) by
 wrapping those methods for the length of the call. The wrappers only record and pass every call on
-unchanged: the function behaves as it does in the student's own cells.
+unchanged: the function behaves as it does in the student's own cells. The call itself, with its time
+limit, is :func:`.bounded.call_bounded`.
 """
 
 from __future__ import annotations
@@ -30,50 +31,7 @@ INFRASTRUCTURE = ("multiprocessing", "concurrent", "threading", "asyncio", "ipyk
 _events = itertools.count(1)
 
 
-# --- a call with a time limit ------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """How a call of the student's function ended: a value, an exception, or still running at the limit."""
-
-    value: Any = None
-    error: BaseException | None = None
-    timed_out: bool = False
-    seconds: float = 0.0
-
-
-def call_with_timeout(fn: Callable[..., Any], *args: Any, timeout: float) -> Outcome:
-    """Run ``fn(*args)`` in a thread and wait at most ``timeout`` seconds: a hang is feedback, not a hung cell.
-
-    A thread that is still running at the limit is left behind (Python cannot stop a thread); the check
-    then stops the processes it started, which usually ends the thread's wait as well.
-    """
-    outcome = Outcome()
-
-    def run() -> None:
-        try:
-            outcome.value = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - whatever the student's code raises is the feedback
-            outcome.error = exc
-
-    started = time.perf_counter()
-    runner = threading.Thread(target=run, name="mplessons-check", daemon=True)
-    runner.start()
-    runner.join(timeout)
-    outcome.seconds = time.perf_counter() - started
-    outcome.timed_out = runner.is_alive()
-    return outcome
-
-
-def describe_error(exc: BaseException, limit: int = 240) -> str:
-    """``Type: message``, the message's first line, cut after a whole sentence if it is long."""
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    if len(text) > limit:
-        end = text.rfind(". ", 0, limit)
-        text = text[: end + 1] if end > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+# --- the student's function ---------------------------------------------------------------------
 
 
 def is_untouched(fn: Any) -> bool:
