@@ -54,7 +54,8 @@ def set_language(lang: str) -> str:
     workers only if the forkserver was not running yet: they copy its environment)."""
     chosen = _normalise(lang) if isinstance(lang, str) else None
     if chosen is None:
-        raise ValueError(f"language must be one of {sorted(LANGUAGES)}, got {lang!r}; e.g. set_language('zh')")
+        raise ValueError(f"lang must be one of {sorted(LANGUAGES)} (English, Simplified Chinese), got {lang!r}; "
+                         f"e.g. set_language(\"zh\")")
     os.environ[LANG_ENV] = chosen
     return chosen
 

@@ -91,6 +91,8 @@ BAD = {
     "runs": st.one_of(st.just([]), st.integers(), st.none(), st.text(max_size=3), st.just([1, 2])),
     "results": st.one_of(st.integers(), st.text(max_size=3), st.just([1]), st.just([])),
     "scheduler": st.one_of(st.sampled_from(["nonsense", "http//x", "tcp:/", 5]), st.text(max_size=5)),
+    "lang": st.one_of(st.sampled_from(["fr", "", "zh-TW", "english", None, 5]), st.text(max_size=3).filter(
+        lambda t: t.strip().lower() not in ("en", "zh", "cn"))),
 }
 # The same name can mean a sequence elsewhere.
 BAD_FOR = {
@@ -120,6 +122,7 @@ VALID = {  # arguments that work, so each test changes one parameter only
     "plot_speedup": lambda: {"workers": [1, 2], "speedups": [1.0, 1.8]},
     "plot_timeline": lambda: {"runs": _result()},
     "widgets.speedup_lab": lambda: {"sizes": [10, 20, 30]},
+    "set_language": lambda: {"lang": "en"},
 }
 VALID_FOR = {("run_tasks", "scheduler"): {"backend": "dask"}}
 

@@ -255,5 +255,5 @@ def test_the_plot_draws_the_cores_dash_dot_and_fits_dotted_as_the_lesson_says():
     assert styles["usable cores (4)"] == "-." and styles["Amdahl, serial fraction 0.10"] == ":"
     unfitted = plot_speedup(_sweep(None, (1, 2, 4), cores=2), efficiency=False).axes[0]
     assert not any(line.get_label().startswith("Amdahl") for line in unfitted.get_lines())
-    source = (Path(__file__).resolve().parents[1] / "tools/build/02_processes_vs_threads.py").read_text()
+    source = (Path(__file__).resolve().parents[1] / "notebooks/02_processes_vs_threads.md").read_text()
     assert "dash-dot line of the usable cores" in source and "dotted line of the usable cores" not in source

@@ -299,7 +299,8 @@ def test_the_speedup_labs_labels_follow_the_language(english):
 
 
 def test_a_bad_language_is_refused_naming_the_choices(english):
-    with pytest.raises(ValueError, match=r"language must be one of \['en', 'zh'\], got 'fr'"):
+    choices = r"lang must be one of \['en', 'zh'\] \(English, Simplified Chinese\), got 'fr'"
+    with pytest.raises(ValueError, match=choices):
         mplessons.set_language("fr")
     assert mplessons.language() == "en"
     assert mplessons.set_language("zh-CN") == "zh"  # the usual spellings of Simplified Chinese
