@@ -7,8 +7,10 @@ modules named ``conftest`` cannot both be imported by name.
 
 from __future__ import annotations
 
+import glob
 import multiprocessing
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 SHM = Path("/dev/shm")
 START_METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+
+
+def other_pythons() -> list[str]:
+    """CPython 3.12+ interpreters that pyenv installed on this machine, besides this one (none in CI)."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[2-9].*", "bin", "python")))
+    return [p for p in found if os.path.realpath(p) != os.path.realpath(sys.executable)]
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
-import glob
 import json
 import os
 import signal
@@ -25,21 +24,13 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from support import NOTEBOOKS, START_METHODS, Kernel
+from support import NOTEBOOKS, START_METHODS, Kernel, other_pythons
 
 import mplessons
 from mplessons.lessons_locks import pool_lock_is_free, remember_lock
 
-
-def _other_pythons() -> list[str]:
-    """CPython 3.12+ interpreters that pyenv installed on this machine (none in CI: then only this Python)."""
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    found = sorted(glob.glob(os.path.join(root, "versions", "3.1[2-9].*", "bin", "python")))
-    return [p for p in found if os.path.realpath(p) != os.path.realpath(sys.executable)]
-
-
 PYTHONS = [pytest.param(sys.executable, id="this-python")] + [
-    pytest.param(p, id=Path(p).parents[1].name, marks=pytest.mark.slow) for p in _other_pythons()
+    pytest.param(p, id=Path(p).parents[1].name, marks=pytest.mark.slow) for p in other_pythons()
 ]
 
 
@@ -227,6 +218,28 @@ def test_python_cpu_count_overrides_both_counts_from_313(python):
         assert found["cpu_count"] == found["process_cpu_count"] == 5, found  # affinity or not
     else:  # ignored before 3.13
         assert found["cpu_count"] == os.cpu_count(), found
+
+
+# --- lesson 03b: threadpool_limits in the initializer limits only what is loaded --------------------------
+
+
+@pytest.mark.parametrize("method", [m for m in ("spawn", "forkserver") if m in START_METHODS])
+def test_threadpool_limits_as_the_initializer_limits_nothing_where_the_first_task_loads_numpy(method):
+    """Lesson 03b: ``initializer=threadpool_limits`` alone leaves a spawn or forkserver worker its default BLAS
+    threads (numpy is loaded later, by the first task); ``limit_blas_threads``, which imports numpy first, works."""
+    from threadpoolctl import threadpool_limits
+
+    from mplessons.lessons_blas import limit_blas_threads, matrix_products
+
+    ctx = mplessons.context(method)
+    with ctx.Pool(1) as pool:
+        left_alone = pool.apply(matrix_products, (8,)).blas_threads
+    if left_alone < 2:
+        pytest.skip(f"a fresh worker's BLAS starts {left_alone} thread here: nothing to limit on this machine")
+    with ctx.Pool(1, initializer=threadpool_limits, initargs=(1,)) as pool:
+        assert pool.apply(matrix_products, (8,)).blas_threads == left_alone
+    with ctx.Pool(1, initializer=limit_blas_threads, initargs=(1,)) as pool:
+        assert pool.apply(matrix_products, (8,)).blas_threads == 1
 
 
 # --- lesson 04: numpy views and SharedMemory.close() ---------------------------------------------------

@@ -1,6 +1,7 @@
-"""Lesson 07: the thread race loses updates (and the locked one none) on nearly every run of its cell; the exercise
-checks reject the typical wrong answers with a diagnosis; the free-threaded and subinterpreter cells run their
-"found" and "not here" paths."""
+"""Lesson 07: the thread race loses updates (and the locked one none) on nearly every run of its cell; hashlib lets
+other threads run while it hashes a big piece; PYTHON_GIL=0 turns the GIL off only on a free-threaded build; the
+exercise checks reject the typical wrong answers with a diagnosis; the free-threaded and subinterpreter cells run
+their "found" and "not here" paths."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import hashlib
 import io
 import os
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -18,7 +20,7 @@ from pathlib import Path
 import matplotlib
 import nbformat
 import pytest
-from support import NOTEBOOKS
+from support import NOTEBOOKS, other_pythons
 
 import mplessons
 from mplessons import free_threading
@@ -68,6 +70,46 @@ def test_the_race_cell_loses_updates_in_at_least_95_of_100_runs_and_the_locked_c
 def test_hash_stream_is_the_digest_of_the_repeated_chunk():
     chunk = os.urandom(3000)
     assert hash_stream(chunk, 5) == hashlib.sha256(chunk * 5).hexdigest()
+
+
+def longest_stall_while(work) -> tuple[float, float]:
+    """(seconds ``work()`` took in another thread, longest time this thread could not run meanwhile).
+
+    This thread spins on the clock while ``work`` runs; it can run only when the other thread does not hold the
+    GIL (or the OS gives it no core, which is why the bound below is generous).
+    """
+    window: dict[str, float] = {}
+
+    def timed_work() -> None:
+        window["start"] = time.perf_counter()
+        work()
+        window["end"] = time.perf_counter()
+
+    stalls = []  # (when this thread ran again, how long it had not run) for stalls over 1 ms
+    worker = threading.Thread(target=timed_work)
+    last = time.perf_counter()
+    worker.start()
+    while worker.is_alive():
+        now = time.perf_counter()
+        if now - last > 1e-3:
+            stalls.append((now, now - last))
+        last = now
+    worker.join()
+    start, end = window["start"], window["end"]
+    inside = [min(when, end) - max(when - gap, start) for when, gap in stalls if when > start and when - gap < end]
+    return end - start, max(inside, default=0.0)
+
+
+def test_hashlib_lets_another_thread_run_while_it_hashes_one_big_piece():
+    """Lesson 07, section 5: one sha256 update of 128 MiB releases the GIL, so this thread keeps running; were
+    the GIL held, this thread would stall for the whole hash."""
+    data = bytes(128 << 20)
+    took, stall = longest_stall_while(lambda: hashlib.sha256().update(data))
+    assert took > 0.02, f"hashing 128 MiB took only {took * 1e3:.1f} ms: too short to tell"
+    assert stall < 0.5 * took, f"this thread stalled {stall * 1e3:.0f} ms of the {took * 1e3:.0f} ms hash"
+    if mplessons.gil_enabled():  # the same measurement of C code that keeps the GIL sees this thread stall
+        took, stall = longest_stall_while(lambda: sum(memoryview(data)[:16 << 20]))
+        assert stall > 0.5 * took, f"a GIL-holding sum stalled this thread {stall * 1e3:.0f} of {took * 1e3:.0f} ms"
 
 
 def test_account_counts_reads_and_writes():
@@ -312,6 +354,33 @@ def test_parse_scaling_skips_warnings_before_the_result_and_refuses_a_wrong_one(
     assert "free-threaded, GIL off" in scaling.summary()
     with pytest.raises(RuntimeError, match="cannot read"):
         free_threading.parse_scaling('{"python": "3.14.0"}')
+
+
+GIL_STATE = ("import sys, sysconfig; print(bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+             "getattr(sys, '_is_gil_enabled', lambda: True)())")
+
+
+@pytest.mark.parametrize("python", [pytest.param(sys.executable, id="this-python")] + [
+    pytest.param(p, id=Path(p).parents[1].name, marks=pytest.mark.slow) for p in other_pythons()])
+def test_python_gil_0_turns_the_gil_off_only_on_a_free_threaded_build(python):
+    """Lesson 07, section 6: PYTHON_GIL=0 keeps the GIL off on a free-threaded build; a build with the GIL refuses
+    to start with it from 3.13 and ignores it before; PYTHON_GIL=1 runs everywhere with the GIL on."""
+    def run(value: str) -> subprocess.CompletedProcess:
+        return subprocess.run([python, "-c", GIL_STATE], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "PYTHON_GIL": value})
+
+    version = tuple(int(x) for x in subprocess.run(
+        [python, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True,
+        timeout=60, check=True).stdout.split())
+    free_threaded = run("1").stdout.split()[0] == "True"
+    assert run("1").stdout.split() == [str(free_threaded), "True"]
+    off = run("0")
+    if free_threaded:
+        assert off.returncode == 0 and off.stdout.split() == ["True", "False"]
+    elif version >= (3, 13):
+        assert off.returncode != 0 and "Disabling the GIL is not supported by this build" in off.stderr
+    else:
+        assert off.returncode == 0 and off.stdout.split() == ["False", "True"]
 
 
 def test_the_lessons_free_threading_cell_runs_the_found_path(monkeypatch):
