@@ -138,11 +138,17 @@ class ProcessWatch:
             _original(self)
             watch._mark(self, "started")
 
+        def thread_join(self: Any, timeout: float | None = None,
+                        _original: Callable[..., None] = threading.Thread.join) -> None:
+            _original(self, timeout)
+            if not self.is_alive():
+                watch._mark(self, "joined")
+
         patches = [(BaseProcess, "__init__", _record_init(BaseProcess.__init__, _PROCESS_INIT, self.processes)),
                    (BaseProcess, "start", start), (BaseProcess, "join", join),
                    (threading.Thread, "__init__", _record_init(threading.Thread.__init__, _THREAD_INIT,
                                                                 self.threads)),
-                   (threading.Thread, "start", thread_start)]
+                   (threading.Thread, "start", thread_start), (threading.Thread, "join", thread_join)]
         for owner, name, replacement in patches:
             self._stack.enter_context(patched(owner, name, replacement))
         return self
