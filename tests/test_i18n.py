@@ -35,6 +35,7 @@ CATALOG = PACKAGE / "locale" / "zh.po"
 CONVERTED = [
     "checks/__init__.py", "checks/bounded.py", "checks/lesson01.py", "checks/lesson02.py", "checks/lesson03.py",
     "checks/lesson03b.py", "checks/lesson04.py", "checks/lesson04_sums.py", "checks/lesson05.py",
+    "checks/lesson05_safe_add.py",
     "checks/lesson06.py", "checks/lesson07.py", "checks/observe.py", "checks/pools.py", "checks/processes.py",
     "checks/watch.py", "checks/pool_watch.py", "checks/shm_safety.py", "checks/dask_watch.py",
     "guard.py", "worker_lint.py", "widgets.py", "free_threading.py", "lessons_threads.py",

@@ -139,7 +139,8 @@ def test_io_a_thread_that_raises_is_reported_and_not_printed(capsys):
     (42, "should be a function"),
     (lambda fetch, values: 1 / 0, "raised ZeroDivisionError"),
     (lambda fetch, values: threads_in_order(fetch, values)[:-1], "expected 5 results"),
-    (lambda fetch, values: [v.upper() for v in threads_in_order(fetch, values)], "result 0 (input 'a') is 'A'"),
+    (lambda fetch, values: [v.upper() for v in threads_in_order(fetch, values)],
+     "result 0 (input 'page-a') is 'PAGE-A'"),
     (lambda fetch, values: list(values), "fetch was called 0 times for 5 values"),
 ])
 def test_io_other_mistakes_are_named(answer, expected):

@@ -24,7 +24,7 @@ class FakeFuture(Future):
 
     def __init__(self, value=None, error: Exception | None = None):
         super().__init__()
-        self.key = f"task-{id(self)}"
+        self.key = f"sum_of_squares-{id(self):x}"  # as client.map(sum_of_squares, ...) names its tasks
         if error is None:
             self.set_result(value)
         else:

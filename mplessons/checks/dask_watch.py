@@ -32,6 +32,7 @@ class DaskWatch:
         self.events: list[str] = []
         self.futures: list[Any] = []
         self.tasks: list[dict[str, Any]] = []
+        self.fetched: list[Any] = []  # what gather, Future.result and Client.get handed back, kept alive
         self._stack = ExitStack()
 
     def __enter__(self) -> DaskWatch:
@@ -41,6 +42,7 @@ class DaskWatch:
         for name in SENDS + WAITS:
             self._stack.enter_context(patched(Client, name, self._recorder(name, Client.__dict__[name])))
         self._stack.enter_context(patched(Future, "result", self._recorder("result", Future.__dict__["result"])))
+        self._stack.enter_context(patched(Client, "get", self._recorder("get", Client.__dict__["get"])))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -51,11 +53,14 @@ class DaskWatch:
 
         @functools.wraps(original)
         def record(*args: Any, **kwargs: Any) -> Any:
-            watch.events.append("send" if name in SENDS else "wait")
+            if name != "get":  # dask.compute's way in: it sends and waits, and its results count as fetched
+                watch.events.append("send" if name in SENDS else "wait")
             made = original(*args, **kwargs)
             if name in SENDS:
                 watch.futures.extend(f for f in (made if isinstance(made, (list, tuple)) else [made])
                                      if isinstance(f, Future))
+            else:
+                watch.fetched.extend(_leaves(made))
             return made
 
         return record
@@ -70,6 +75,13 @@ class DaskWatch:
     def cancel_unfinished(self) -> int:
         """Cancel the tasks the student's function left queued or running; returns how many."""
         return cancel_unfinished(self.futures)
+
+
+def _leaves(value: Any, depth: int = 3) -> list[Any]:
+    """The items of (nested) lists and tuples, or the value itself."""
+    if depth and isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item, depth - 1)]
+    return [value]
 
 
 def cancel_unfinished(futures: list[Any]) -> int:

@@ -33,6 +33,23 @@ def _function_problem(fn: Any, what: str) -> Feedback | None:
     return None
 
 
+def unsorted(sizes: list[int]) -> list[int]:
+    """The sizes the check calls exercise 1's function with: the notebook's, biggest first, then smallest, then
+    the rest, so that neither input order nor results sorted by value match the order the processes finish in
+    (an answer that sorts the values instead of using the labels cannot pass by luck)."""
+    ordered = sorted(sizes, reverse=True)
+    return ordered[:1] + ordered[-1:] + ordered[1:-1] if len(ordered) > 2 else ordered
+
+
+def _ignored_sizes_problem(ctx: Context, given: list[int], sizes: list[int]) -> str | None:
+    """The processes were made for the notebook's SIZES, not for the sizes the function was called with."""
+    made = [p.args[-1] for p in ctx.processes if isinstance(p.args, (tuple, list)) and p.args]
+    if given == sizes or made != given:
+        return None
+    return tr("your function returned the results for SIZES, not for the sizes it was given (the check called "
+              "it with {sizes}): use its parameter `sizes`, not the global", sizes=sizes)
+
+
 @remembers_rejections("results_in_order")
 @never_raises
 def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None = None) -> Feedback:
@@ -40,14 +57,18 @@ def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None =
     problem = _function_problem(fn, "results_in_order")
     if problem is not None:
         return problem
-    sizes = list(sizes)
+    given, sizes = list(sizes), unsorted(sizes)
     ctx = Context(context(start_method), cap=10.0, join_cap=10.0)
     try:
         outcome = call_bounded(fn, (ctx, list(sizes)), TIME_LIMIT, state=ctx.state)
         expected = [cubic_sum(n) for n in sizes]
-        message = (diagnose.creation_problem(ctx) or diagnose.start_problem(ctx, len(sizes), EXAMPLE)
-                   or diagnose.outcome_problem(outcome, "results_in_order", TIME_LIMIT)
-                   or diagnose.no_process_problem(ctx) or diagnose.describe_results(outcome.result, expected, sizes)
+        message = (diagnose.creation_problem(ctx) or diagnose.foreign_queue_problem(ctx)
+                   or diagnose.start_problem(ctx, len(sizes), EXAMPLE)
+                   or diagnose.outcome_problem(outcome, "results_in_order", TIME_LIMIT, ctx)
+                   or diagnose.no_process_problem(ctx) or diagnose.put_here_problem(ctx, EXAMPLE)
+                   or _ignored_sizes_problem(ctx, given, sizes)
+                   or diagnose.not_from_queue_problem(ctx, outcome.result, expected)
+                   or diagnose.describe_results(outcome.result, expected, sizes)
                    or diagnose.order_problem(ctx) or diagnose.drain_problem(ctx) or diagnose.join_problem(ctx))
     finally:
         ctx.cleanup()
@@ -120,7 +141,8 @@ def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
     message = _ex2_join_first(ctx, gets[0] if gets else None, n_bytes)
     if message:
         return message
-    problem = diagnose.outcome_problem(outcome, "drain_then_join", TIME_LIMIT)
+    problem = (diagnose.put_here_problem(ctx, tr("p already runs big_result_to_queue(q, N_BYTES)"))
+               or diagnose.outcome_problem(outcome, "drain_then_join", TIME_LIMIT, ctx))
     if problem:
         return problem
     if not gets:
@@ -140,6 +162,9 @@ def _verdict_ex2(ctx: Context, outcome: Any, n_bytes: int) -> str | None:
     if len(data) != n_bytes:
         return tr("the data has {got:,} bytes, expected {expected:,}: return what q.get() gave you, unchanged",
                   got=len(data), expected=n_bytes)
+    if not any(data is item for item in ctx.queues[0].handed):
+        return tr("the bytes you returned are not the ones q.get() gave you (you made them here): return the data "
+                  "you read from the queue, unchanged")
     if p.is_alive():
         return tr("p was still running when drain_then_join returned: its join(timeout=...) gave up too early; give "
                   "it a few seconds")

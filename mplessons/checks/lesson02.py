@@ -15,6 +15,7 @@ from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers
 from . import processes as diagnose
 from .bounded import Outcome, call_bounded, describe_error, never_raises
 from .observe import Context
+from .watch import ProcessWatch
 
 IO_SECONDS = 0.2
 """Each ``fetch(value)`` of exercise 1 waits at least this long, as a download would."""
@@ -22,9 +23,16 @@ IO_SECONDS = 0.2
 STAGGER = 0.04
 """...and each earlier value this much longer than the next, so the first value finishes last."""
 
-IO_VALUES = ["a", "b", "c", "d", "e"]
-CPU_SIZES = [2_400_000, 600_000]  # the first job is the longest, so a shared Queue returns them reversed
+IO_VALUES = ["page-a", "page-b", "page-c", "page-d", "page-e"]
+"""Strings of more than one character: a copy of one is a new object, so the check can tell by identity a
+result that fetch returned from one made here (single characters are shared objects in CPython)."""
+CPU_SIZES = [2_400_000, 300_000, 1_200_000]
+"""The longest job first, so a shared queue returns them in another order; not sorted either way, so that
+results sorted by value instead of placed by position cannot pass by luck."""
 TIME_LIMIT = 30.0
+SLEPT_AFTER = 0.15
+"""Exercise 1: seconds between the last fetch's end and the return of a function that joined none of its
+threads, beyond which it waited by a sleep (a wait on the results themselves returns within milliseconds)."""
 CPU_EXAMPLE = "ctx.Process(target=cubic_sum_to_queue, args=(q, n))"
 
 
@@ -70,6 +78,8 @@ class _Fetches:
         last = len(values) - 1
         self.waits = {v: IO_SECONDS + STAGGER * (last - i) for i, v in enumerate(values)}
         self.calls: list[tuple[int, Any, float, float]] = []  # (thread id, value, start, end)
+        self.returned: list[Any] = []  # what each call returned: an equal copy of its value, a new object
+        self.runners: list[threading.Thread] = []  # the thread of each call (kept: a finished one's ident is reused)
         self.begun = 0
         self.thread_errors: list[BaseException] = []
 
@@ -79,8 +89,11 @@ class _Fetches:
             start = time.perf_counter()
             self.begun += 1
             time.sleep(self.waits.get(value, IO_SECONDS))
+            page = "".join([value[:1], value[1:]]) if isinstance(value, str) else value  # equal, not the same
+            self.returned.append(page)
+            self.runners.append(threading.current_thread())
             self.calls.append((threading.get_ident(), value, start, time.perf_counter()))
-            return value
+            return page
 
         return fetch
 
@@ -91,7 +104,41 @@ class _Fetches:
         self.thread_errors.append(args.exc_value)
 
 
-def _threads_verdict(outcome: Outcome, fetches: _Fetches, values: list[Any]) -> str | None:
+def _thread_count(fetches: _Fetches) -> int:
+    return len({id(t) for t in fetches.runners})
+
+
+def _after_return_problem(fetches: _Fetches, running: int, watch: ProcessWatch, returned_at: float) -> str | None:
+    """Results read before the threads were done (still running at the return), or threads waited for by a
+    sleep: never joined, and the function returned well after the last fetch had ended. (Never joined but
+    returned at once, as after q.get() of every result, is a real wait: accepted.)"""
+    if running:
+        return tr("run_in_threads returned while {running} of the fetch calls were still running, so their results "
+                  "were not there yet: join() every thread before you read the results", running=running)
+    ran_fetch = {c[0] for c in fetches.calls}
+    unjoined = [t for t in watch.threads if t.started is not None and t.joined is None and t.obj.ident in ran_fetch]
+    idle = returned_at - max((c[3] for c in fetches.calls), default=returned_at)
+    if unjoined and idle > SLEPT_AFTER:
+        return tr("you never joined {count} of your threads, and returned {idle:.2f} s after the last fetch had "
+                  "ended: a sleep let them finish first here, but on a busy machine their results would be missing. "
+                  "join() every thread: it waits exactly until the thread is done", count=len(unjoined), idle=idle)
+    return None
+
+
+def _not_fetched_problem(got: Any, fetches: _Fetches) -> str | None:
+    """Results equal to the values but not the objects fetch returned: made here (``list(values)``)."""
+    if not isinstance(got, (list, tuple)):
+        return None
+    strangers = [i for i, g in enumerate(got) if isinstance(g, str) and not any(g is r for r in fetches.returned)]
+    if not strangers:
+        return None
+    return tr("the results at positions {positions} are not what fetch returned: they were made here (a copy of "
+              "values?), and fetch's return values were thrown away. Keep what each fetch(value) returns",
+              positions=strangers)
+
+
+def _threads_verdict(outcome: Outcome, fetches: _Fetches, values: list[Any], running: int,
+                     watch: ProcessWatch, returned_at: float) -> str | None:
     here = [c for c in fetches.calls if c[0] == outcome.thread_id]
     if here:
         return tr("fetch ran {here} of {calls} times in the thread that called run_in_threads, one call after "
@@ -113,18 +160,34 @@ def _threads_verdict(outcome: Outcome, fetches: _Fetches, values: list[Any]) -> 
     if fetches.thread_errors:
         return tr("a thread raised {error}: its target must be a function it can call",
                   error=describe_error(fetches.thread_errors[0]))
+    problem = _after_return_problem(fetches, running, watch, returned_at)
+    if problem:
+        return problem
     if len(fetches.calls) < len(values):
         return tr("fetch was called {calls} times for {count} values: each thread should run fetch(value) for one "
                   "value", calls=len(fetches.calls), count=len(values))
-    problem = _compare(outcome.result, list(values), values)
+    problem = _compare(outcome.result, list(values), values) or _not_fetched_problem(outcome.result, fetches)
     if problem:
         return problem
     starts, ends = [c[2] for c in fetches.calls], [c[3] for c in fetches.calls]
+    if max(starts) >= min(ends) and _thread_count(fetches) < len(values):
+        return tr("fetch ran in only {threads} thread(s) for {count} values, so each of them ran several fetches "
+                  "one after another ({seconds:.2f} s in all): start one thread per value",
+                  threads=_thread_count(fetches), count=len(values), seconds=outcome.wall)
     if max(starts) >= min(ends):
         return tr("the {count} waits did not all overlap ({seconds:.2f} s in all): a thread was started only after "
                   "another had finished. Start every thread before you join any of them.", count=len(values),
                   seconds=outcome.wall)
     return None
+
+
+def _let_threads_end(watch: ProcessWatch) -> None:
+    """Wait (briefly) for the student's threads that are still running, so that none outlives the check's
+    excepthook and none is left behind in the kernel."""
+    deadline = time.perf_counter() + 2 * (IO_SECONDS + STAGGER * len(IO_VALUES))
+    for t in watch.threads:
+        if t.started is not None and t.obj.is_alive():
+            t.obj.join(max(0.0, deadline - time.perf_counter()))
 
 
 @remembers_rejections("run_in_threads")
@@ -138,10 +201,22 @@ def check_io_threads(fn: Any) -> Feedback:
     fetches = _Fetches(values)
     before, threading.excepthook = threading.excepthook, fetches.record_thread_error
     try:
-        outcome = call_bounded(fn, (fetches.make(), list(values)), TIME_LIMIT, state=fetches.state)
+        returned = [0.0]
+
+        def timed(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            finally:
+                returned[0] = time.perf_counter()
+                returned.append(fetches.begun - len(fetches.calls))  # fetch calls begun and not yet ended
+
+        with ProcessWatch() as watch:
+            outcome = call_bounded(timed, (fetches.make(), list(values)), TIME_LIMIT, state=fetches.state)
+        _let_threads_end(watch)  # the join() recorder is gone: the check's own join is not the student's
     finally:
         threading.excepthook = before
-    message = _threads_verdict(outcome, fetches, values)
+    running = returned[1] if len(returned) > 1 else 0
+    message = _threads_verdict(outcome, fetches, values, running, watch, returned[0])
     if message:
         return failed(message)
     serial = sum(fetches.waits.values())
@@ -180,9 +255,12 @@ def check_cpu_processes(fn: Any, sizes: list[int] | None = None, start_method: s
     ctx = Context(context(start_method), cap=TIME_LIMIT, join_cap=TIME_LIMIT)
     try:
         outcome = call_bounded(fn, (ctx, list(sizes)), TIME_LIMIT, state=ctx.state)
-        message = (diagnose.creation_problem(ctx) or diagnose.start_problem(ctx, len(sizes), CPU_EXAMPLE)
-                   or diagnose.outcome_problem(outcome, "cubic_sums_in_processes", TIME_LIMIT)
+        message = (diagnose.creation_problem(ctx) or diagnose.foreign_queue_problem(ctx)
+                   or diagnose.start_problem(ctx, len(sizes), CPU_EXAMPLE)
+                   or diagnose.outcome_problem(outcome, "cubic_sums_in_processes", TIME_LIMIT, ctx)
                    or (not ctx.processes and _cpu_problem(outcome, cpu_needed)) or diagnose.no_process_problem(ctx)
+                   or diagnose.put_here_problem(ctx, CPU_EXAMPLE)
+                   or diagnose.not_from_queue_problem(ctx, outcome.result, expected)
                    or _compare(outcome.result, expected, sizes)
                    or diagnose.order_problem(ctx) or diagnose.drain_problem(ctx) or diagnose.join_problem(ctx)
                    or (cpu_needed >= 0.1 and _cpu_problem(outcome, cpu_needed)))

@@ -18,7 +18,7 @@ from ..machine import context
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from .bounded import Outcome, call_bounded, describe_error, never_raises
 from .observe import Journal
-from .pools import Executor, Pool
+from .pools import CountedHere, Executor, Pool, reads_recorded
 
 WORKERS = 4
 ASYNC_ITEMS = [9, 2, 6, 3, 8, 4, 7, 5]
@@ -65,7 +65,27 @@ def _order(got: list[Any], expected: list[Any], items: list[Any]) -> str | None:
               index=wrong, input=items[wrong], got=got[wrong], expected=expected[wrong])
 
 
+def _computed_here(func: CountedHere, what: str) -> str | None:
+    if not func.here:
+        return None
+    return tr("{what} called func {count} time(s) itself, here in this process: those tasks ran here, one after "
+              "another, not in the pool's workers. Hand every item to the pool, and take each result from the "
+              "object the pool gives back", what=what, count=func.here)
+
+
 # --- exercise 1: apply_async ------------------------------------------------------------------------------
+
+
+def _ex1_unread(journal: Journal, pool: Pool, read: set[int]) -> str | None:
+    """Right values, but not from the tasks: no ``.get()`` on their AsyncResults and no callback."""
+    calls = journal.of("apply_async")
+    unread = [r for r, c in zip(pool._results, calls, strict=False)
+              if id(r) not in read and c.details["callback"] is None]
+    if not unread:
+        return None
+    return tr("{unread} of your {count} tasks' results were never read (no .get() on the AsyncResult apply_async "
+              "returned, no callback): the values you returned were made here. Return what each .get() gives you",
+              unread=len(unread), count=len(calls))
 
 
 def _apply_async_usage(journal: Journal, items: list[Any]) -> str | None:
@@ -102,16 +122,18 @@ def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
     problem = _function_problem(fn, "all_with_apply_async")
     if problem is not None:
         return problem
-    items, journal = list(ASYNC_ITEMS), Journal()
+    items, journal, func, read = list(ASYNC_ITEMS), Journal(), CountedHere(lingering_square), set()
     with context(start_method).Pool(WORKERS) as real:
         real.map(nap, [0.02] * WORKERS, chunksize=1)  # let every worker finish starting before the clock runs
         pool = Pool(real, journal)
-        outcome = call_bounded(fn, (pool, lingering_square, list(items)), TIME_LIMIT,
-                               state=lambda: _progress(journal, pool._results, "ready"))
-    message = _stalled(outcome, "all_with_apply_async") or _apply_async_usage(journal, items)
+        with reads_recorded(read):
+            outcome = call_bounded(fn, (pool, func, list(items)), TIME_LIMIT,
+                                   state=lambda: _progress(journal, pool._results, "ready"))
+    message = (_stalled(outcome, "all_with_apply_async") or _apply_async_usage(journal, items)
+               or _computed_here(func, "all_with_apply_async"))
     if message is None and outcome.error is not None:
         message = tr("{what} raised {error}", what="all_with_apply_async", error=describe_error(outcome.error))
-    message = message or _ex1_results(outcome.result, items, journal)
+    message = message or _ex1_results(outcome.result, items, journal) or _ex1_unread(journal, pool, read)
     if message:
         return failed(message)
     return passed(tr("{count} results in input order in {seconds:.2f} s, every task submitted before the first "
@@ -204,6 +226,21 @@ def _ex2_results(result: Any, items: list[Any], journal: Journal) -> str | None:
     return None
 
 
+def _ex2_not_from_futures(result: list[Any], executor: Executor, read: set[int]) -> str | None:
+    """Right-looking results that did not come from the futures: unread futures, or exceptions made here."""
+    unread = [f for f in executor._futures if id(f) not in read]
+    if unread:
+        return tr("{unread} of your {count} futures were never asked for their outcome (no .result(), .exception() "
+                  "or callback): the values you returned were made here. Put in the list what each future.result() "
+                  "returns, or the exception it raises", unread=len(unread), count=len(executor._futures))
+    raised = [f.exception() for f in executor._futures if f.done() and not f.cancelled()]
+    made = [i for i, r in enumerate(result) if isinstance(r, BaseException) and not any(r is e for e in raised)]
+    if made:
+        return tr("the exceptions at positions {positions} were made here, not raised by the tasks: put in the list "
+                  "the exception object future.result() raised (except ValueError as exc: ... exc)", positions=made)
+    return None
+
+
 @remembers_rejections("results_or_errors")
 @never_raises
 def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
@@ -211,19 +248,22 @@ def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
     problem = _function_problem(fn, "results_or_errors")
     if problem is not None:
         return problem
-    items, journal = list(FRAGILE_ITEMS), Journal()
+    items, journal, func, read = list(FRAGILE_ITEMS), Journal(), CountedHere(lingering_fragile_square), set()
     real = ProcessPoolExecutor(WORKERS, mp_context=context(start_method))
     try:
         list(real.map(nap, [0.02] * WORKERS))  # start the workers before the clock runs
         executor = Executor(real, journal)
-        outcome = call_bounded(fn, (executor, lingering_fragile_square, list(items)), TIME_LIMIT,
-                               state=lambda: _progress(journal, executor._futures, "done"))
+        with reads_recorded(read):
+            outcome = call_bounded(fn, (executor, func, list(items)), TIME_LIMIT,
+                                   state=lambda: _progress(journal, executor._futures, "done"))
     finally:
         real.shutdown(wait=True, cancel_futures=True)  # a rejected attempt leaves no queued tasks behind
-    message = _stalled(outcome, "results_or_errors") or _submit_usage(journal)
+    message = (_stalled(outcome, "results_or_errors") or _submit_usage(journal)
+               or _computed_here(func, "results_or_errors"))
     if message is None and outcome.error is not None:
         message = _ex2_error(outcome.error, items)
-    message = message or _ex2_results(outcome.result, items, journal)
+    message = (message or _ex2_results(outcome.result, items, journal)
+               or _ex2_not_from_futures(outcome.result, executor, read))
     if message:
         return failed(message)
     errors = sum(x < 0 for x in items)

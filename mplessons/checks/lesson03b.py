@@ -51,6 +51,8 @@ def _note(journal: str, line: str) -> None:
 class PoolCall:
     initializer: Any
     initargs: Any
+    maxtasksperchild: Any = None
+    processes: Any = None
 
 
 @dataclass
@@ -71,7 +73,7 @@ class WatchedContext:
 
     def Pool(self, processes: Any = None, initializer: Any = None, initargs: Any = (),  # noqa: N802 - ctx.Pool
              maxtasksperchild: Any = None) -> Any:
-        self.calls.append(PoolCall(initializer, initargs))
+        self.calls.append(PoolCall(initializer, initargs, maxtasksperchild, processes))
         problem = initializer_problem(initializer, initargs)
         if problem:
             raise Refused(problem)
@@ -212,8 +214,15 @@ def _verdict(ctx: WatchedContext, seen: Journal, result: Any, error: BaseExcepti
                          "cell to see the error", error=seen.init_errors[0]))
     if seen.opens[here]:
         if any(pid == here for pid, _ in seen.lookups):
-            return failed(tr("the lookups ran here in the notebook, not in a pool: create ctx.Pool(...) with "
+            return failed(tr("the lookups ran here in the notebook, in its own process (with no pool, or in "
+                             "threads), not in worker processes: create ctx.Pool(...) with "
                              "initializer=open_connection, initargs=(address,), and pool.map(lookup, keys)"))
+        if ctx.calls and all(c.initializer is None for c in ctx.calls):
+            return failed(tr("a connection was opened here in the notebook, and the pool got no initializer: either "
+                             "run_lookups opened it itself, or initializer=open_connection(address) calls it once, "
+                             "here, and passes its result (None). Pass the function itself, "
+                             "initializer=open_connection, with initargs=(address,), so that each worker opens its "
+                             "own"))
         return failed(tr("a connection was opened here in the notebook, not in the workers: "
                          "initializer=open_connection(address) calls it once, here, and passes its result. Pass "
                          "the function itself, initializer=open_connection, with initargs=(address,)"))
@@ -227,6 +236,13 @@ def _verdict(ctx: WatchedContext, seen: Journal, result: Any, error: BaseExcepti
                          "runs inside the task, once per task. Open the connection in the initializer "
                          "(initializer=open_connection, initargs=(address,)), once per worker, and let lookup use it",
                          opened=sum(seen.opens.values()), lookups=len(seen.lookups), workers=len(seen.opens)))
+    replaced = next((c for c in ctx.calls if c.maxtasksperchild), None)
+    if replaced and len(seen.opens) > (replaced.processes if isinstance(replaced.processes, int) else os.cpu_count()):
+        return failed(tr("maxtasksperchild={limit} replaces each worker after {limit} task(s), so {opened} "
+                         "connections were opened for {lookups} lookups: each new worker opens its own, and the "
+                         "tasks pay for the set-up again. Leave maxtasksperchild out, so that each worker keeps its "
+                         "connection for all its tasks", limit=replaced.maxtasksperchild,
+                         opened=sum(seen.opens.values()), lookups=len(seen.lookups)))
     if ctx.calls and all(c.initializer is None for c in ctx.calls):
         return failed(tr("the pool has no initializer, so the tasks opened the connections: write "
                          "ctx.Pool(..., initializer=open_connection, initargs=(address,))"))

@@ -7,6 +7,7 @@ shows whether the rows were written by child processes, or read from shared memo
 
 from __future__ import annotations
 
+from multiprocessing import heap
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,12 @@ def _shut_down_manager_of(proxy: Any) -> bool:
     return True
 
 
+def in_shared_memory(obj: Any) -> bool:
+    """True for a ctypes object that multiprocessing made in shared memory (``Value``, ``Array`` and their
+    ``Raw`` forms keep the shared block they live in as ``_wrapper``); False for a plain ``ctypes.c_double()``."""
+    return isinstance(getattr(obj, "_wrapper", None), heap.BufferWrapper)
+
+
 def check_price(price: Any) -> Feedback:
     """Exercise 1: a shared Value that holds 0.313 exactly."""
     if is_placeholder(price):
@@ -64,6 +71,10 @@ def check_price(price: Any) -> Feedback:
     if obj is None:
         return failed(tr("`price` is a {kind}, not a shared Value: use ctx.Value(typecode, 0.313)",
                          kind=type(price).__name__))
+    if not in_shared_memory(obj):
+        return failed(tr("`price` is a plain ctypes {kind}: it lives in this process's own memory, so a child "
+                         "process could at best get a copy of it, and its writes would never reach you. "
+                         "ctx.Value('d', 0.313) makes the same C double in shared memory", kind=type(obj).__name__))
     typecode = getattr(type(obj), "_type_", None)
     if not isinstance(typecode, str):
         return failed(tr("`price` holds several numbers (an Array); a single shared number is a ctx.Value"))
@@ -147,6 +158,13 @@ def _processes_problem(watch: ProcessWatch, unjoined: list[Started], shape: tupl
         return tr("{count} of your processes were never joined when fill_grid returned ({state}): "
                   "call p.join() on every process before you return the grid, or it may still be empty "
                   "(this check joined them for you)", count=len(unjoined), state=state)
+    for later in started:
+        waited = [p for p in started if p is not later and p.joined is not None and p.joined < later.started]
+        if waited:
+            return tr("the process for row {row} was started only after the one for row {earlier} had been "
+                      "joined, so the rows were written one after another, as in a serial program: start every "
+                      "process first, then join them all", row=later.argument(2, "row"),
+                      earlier=waited[0].argument(2, "row"))
     crashed = [p for p in started if p.obj.exitcode != 0]
     if crashed:
         return tr("{name} ended with exitcode {exitcode}: fill_row failed in the child. "
@@ -193,7 +211,9 @@ def _grid_attempt(fill_grid: Any, shape: tuple[int, int], timeout: float) -> str
         text = str(outcome.error)
         hint = (tr(": start() every process before you join() it") if "join a started" in text else
                 tr(": a shared Array reaches a child only when it starts, in Process(args=...), not in a Pool's "
-                   "tasks") if "through inheritance" in text else "")
+                   "tasks") if "through inheritance" in text else
+                tr(": a plain ctypes array lives in this process's own memory, and a child cannot be given it. "
+                   "Make the shared one with ctx.Array('d', rows * cols)") if "_wrapper" in text else "")
         return tr("fill_grid({rows}, {cols}) raised {error}{hint}", rows=rows, cols=cols,
                   error=describe_error(outcome.error), hint=hint)
     return (_grid_problem(outcome.result, shape) or _processes_problem(watch, unjoined, shape)

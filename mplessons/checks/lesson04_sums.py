@@ -15,7 +15,7 @@ import numpy as np
 from ..i18n import tr
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from .bounded import call_bounded, describe_error
-from .pool_watch import PoolCall, PoolWatch
+from .pool_watch import PoolCall, PoolWatch, TaskFailed
 from .shm_safety import SegmentWatch, drop_dead_views
 from .watch import ProcessWatch, is_untouched
 
@@ -104,7 +104,27 @@ def _pool_problem(calls: list[PoolCall], segments: SegmentWatch) -> str | None:
     if any(c.api == "imap_unordered" for c in calls):
         return tr("imap_unordered returns results in the order they finish, not row order: use pool.starmap "
                   "(or map), which keeps the order of its input")
+    if len(calls) > 1 and all(c.api == "apply" for c in calls):
+        return tr("pool.apply waits for each task's result before it returns, so the {count} rows were summed one "
+                  "after another, in one worker at a time: hand them all to the pool at once, with "
+                  "pool.starmap(row_sum, tasks)", count=len(calls))
     return None
+
+
+def _not_from_pool_problem(value: Any, calls: list[PoolCall]) -> str | None:
+    """Right sums that the pool did not return: computed here, with the pool run only for show. Told apart
+    by identity (the workers' floats arrive as new objects), where the pool calls returned their results
+    directly (map, starmap, apply) and the function returned a list of them."""
+    if not isinstance(value, (list, tuple)) or not calls or any(c.api not in ("map", "starmap", "apply")
+                                                                   for c in calls):
+        return None
+    pieces = [r for c in calls for r in (c.returned if isinstance(c.returned, list) else [c.returned])]
+    strangers = [i for i, v in enumerate(value) if not any(v is piece for piece in pieces)]
+    if not strangers:
+        return None
+    return tr("the sums you returned for rows {rows} are not the ones the pool's workers sent back: they were "
+              "computed here, in this kernel (the pool ran only for show). Return what pool.starmap returns",
+              rows=strangers)
 
 
 def _sums_problem(value: Any, data: np.ndarray) -> str | None:
@@ -166,10 +186,31 @@ def _attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
     views = [v for s in segments.segments for v in s.views_at_close]
     if views:
         return _cleanup_problem(segments, left, open_pools)
-    problem = _pool_problem(pools.calls, segments) or _sums_problem(outcome.result, data)
+    problem = (_pool_problem(pools.calls, segments) or _sums_problem(outcome.result, data)
+               or _not_from_pool_problem(outcome.result, pools.calls))
     if problem:
         return problem + cleaned
     return _cleanup_problem(segments, left, open_pools)
+
+
+def _failing_attempt(fn: Any, data: np.ndarray, timeout: float) -> str | None:
+    """Run ``fn`` once more with its first pool call raising, as a failing task would: the segment must be
+    closed and unlinked all the same (the exercise's ``finally``)."""
+    with SegmentWatch() as segments, PoolWatch(fail=True) as pools, ProcessWatch() as processes:
+        outcome = call_bounded(fn, (data.copy(),), timeout)
+    pools.finish()
+    processes.finish()
+    left = segments.remove_leftovers()
+    unclosed = [s for s in segments.created if not s.closed]
+    if not left and not unclosed:
+        return None
+    how = (tr("your function raised it") if isinstance(outcome.error, TaskFailed) else
+           tr("your function returned {value!r:.40}", value=outcome.result) if outcome.error is None else
+           tr("your function raised {error}", error=describe_error(outcome.error)))
+    missing = tr("closed or unlinked") if left and unclosed else tr("unlinked") if left else tr("closed")
+    return tr("when a task failed (this check made the pool call raise, as a task's error would; {how}), the "
+              "segment was not {missing}: put view = None, shm.close() and shm.unlink() in a finally block, which "
+              "runs whatever happens (this check cleaned up after it)", how=how, missing=missing)
 
 
 def _dead_view_note(names: list[str]) -> str:
@@ -196,5 +237,9 @@ def check_row_sums(shared_row_sums: Any, *, timeout: float = TIMEOUT) -> Feedbac
         problem = _attempt(shared_row_sums, data, timeout)
         if problem:
             return failed(problem + note)
+    problem = _failing_attempt(shared_row_sums, ARRAYS[0], timeout)
+    if problem:
+        return failed(problem + note)
     return passed(tr("right sums, in row order, for two arrays of the check's own: pool workers read the rows from "
-                     "a shared memory segment by name, and the segment was closed and unlinked{note}", note=note))
+                     "a shared memory segment by name, and the segment was closed and unlinked, also when a task "
+                     "failed{note}", note=note))

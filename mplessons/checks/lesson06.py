@@ -85,6 +85,17 @@ def _values_problem(results: Sequence[Any], inputs: Sequence[Any], fn: Callable[
     return None
 
 
+def _not_fetched_problem(results: Sequence[Any], watch: Any) -> str | None:
+    """Right values that did not come back from the cluster (gather, result, compute): computed here. Told
+    apart by identity: a result fetched from a worker is a new object."""
+    strangers = [i for i, r in enumerate(results) if not any(r is f for f in watch.fetched)]
+    if not strangers:
+        return None
+    return tr("the results at positions {positions} did not come back from the cluster: they were computed here, "
+              "in this kernel. Send every size, futures = client.map(cubic_sum, sizes), and return "
+              "client.gather(futures)", positions=strangers)
+
+
 @remembers_rejections("cluster_cubic_sums")
 def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIMEOUT) -> Feedback:
     """Exercise 1: ``cluster_cubic_sums(client, sizes)`` returns ``cubic_sum`` of every size, computed by tasks
@@ -120,7 +131,7 @@ def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIM
         return failed(tr("you waited for a result before sending the next task (client.submit(...).result() in a "
                          "loop), so the tasks ran one at a time on one worker. Send them all first, "
                          "futures = client.map(cubic_sum, sizes), then wait once: client.gather(futures)"))
-    problem = _values_problem(outcome.result, sizes, cubic_sum)
+    problem = _values_problem(outcome.result, sizes, cubic_sum) or _not_fetched_problem(outcome.result, watch)
     if problem:
         return failed(problem + note)
     return passed(tr("{count} results, in input order, computed by {count} tasks on the cluster's workers, all sent "
@@ -138,6 +149,16 @@ def _cancelled(futures: Sequence[Any]) -> str:
     if not count:
         return ""
     return tr(" (this check cancelled your {count:,} unfinished tasks, so they stop using the cluster)", count=count)
+
+
+def _task_name(future: Any) -> str:
+    """The function a future's task runs, as dask names its keys (``sum_of_squares-<token>``); without dask
+    (no real futures to judge) every future passes."""
+    try:
+        from dask.utils import key_split
+    except ImportError:
+        return "sum_of_squares"
+    return key_split(future.key)
 
 
 def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Feedback:
@@ -166,6 +187,12 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Fee
         return failed(tr("{count} batch for {workers} workers leaves workers idle: make at least "
                          "{workers} batches{cancelled}", count=len(futures), workers=workers,
                          cancelled=_cancelled(futures)))
+    others = sorted({_task_name(f) for f in futures} - {"sum_of_squares"})
+    if others:
+        return failed(tr("`batch_futures` holds futures of {names}, not of sum_of_squares tasks: submit one "
+                         "sum_of_squares task per batch, client.map(sum_of_squares, batches) (data sent with "
+                         "client.scatter, or computed here, is no task){cancelled}", names=", ".join(others),
+                         cancelled=_cancelled(futures)))
     try:
         parts = [f.result(timeout=60) for f in futures]
     except Exception as exc:  # noqa: BLE001 - the task's own error is the feedback
@@ -176,6 +203,10 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int = 2) -> Fee
         return failed(tr("each batch's task should return one int, the sum of its batch's squares; got a "
                          "{kind} (use sum_of_squares)", kind=type(odd).__name__))
     total, expected = int(sum(parts)), sum(x * x for x in numbers)
+    if total == expected and expected and sum(bool(p) for p in parts) == 1:
+        return failed(tr("one of your {count} batches did all the work (its sum is the whole total) and the others "
+                         "had nothing to do: split `numbers` itself into slices, one per batch, so that every "
+                         "worker gets a share", count=len(futures)))
     if total != expected:
         hint = tr(" (some numbers are missing or counted twice: check the slicing at the ends)") if total else ""
         return failed(tr("the batches add up to {total}, expected {expected}{hint}", total=total, expected=expected,

@@ -1,9 +1,10 @@
 """Self-checks for lesson 07 (threads done right): each runs the student's function and watches what it did.
 
-Exercise 1 hands ``fetch_all`` a fake download of its own, which notes in which thread, when, and called from
-where each download ran: that tells a thread pool from a loop, from threads started by hand and from processes.
-Exercise 2 runs the student's ``deposit`` in several threads at once on an ``Account`` whose read and write let
-other threads run, and counts the deposits lost.
+Exercise 2 hands ``fetch_all`` a fake download of its own, which notes in which thread, when, and called from
+where each download ran: that tells a thread pool from a loop, from threads started by hand and from processes;
+and each page it returns is a new object, so pages made by the student's own code instead show. Exercise 1 runs
+the student's ``deposit`` in several threads at once on an ``Account`` whose read and write let other threads
+run, and counts the deposits lost.
 """
 
 from __future__ import annotations
@@ -13,29 +14,33 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import CodeType
 from typing import Any
 
 from ..i18n import tr
 from ..lessons_threads import Account
 from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from .bounded import call_bounded
 
-# --- exercise 1: ThreadPoolExecutor for waiting work ---------------------------------------------------
+# --- exercise 2: ThreadPoolExecutor for waiting work ---------------------------------------------------
 
 URLS = [f"https://example.org/page/{i}" for i in range(1, 9)]
 WAITS = dict(zip(URLS, [0.3, 0.25, 0.2, 0.15, 0.1, 0.1, 0.1, 0.1], strict=True))  # the first is the longest
 MIN_AT_ONCE = 4  # of 8 downloads: a pool that runs fewer at once is barely faster than a loop
+TIME_LIMIT = 30.0  # fetch_all runs in a helper thread: a deadlocked pool is feedback, not a hung notebook
 
 
 @dataclass(frozen=True)
 class _Call:
     url: str
     thread: int
-    main_thread: bool
+    main_thread: bool  # ran in the thread that called fetch_all (set once the check knows that thread)
     from_pool: bool
     start: float
     end: float
+    page: str = ""
+    from_mp_pool: bool = False
 
 
 _calls: list[_Call] = []
@@ -46,12 +51,13 @@ def page_for(url: str) -> str:
     return f"<html>{url}</html>"
 
 
-def _called_from_thread_pool() -> bool:
-    """True when a frame of concurrent.futures' pool worker (``concurrent/futures/thread.py``) is on the stack."""
+def _called_from(*tail: str) -> bool:
+    """True when a frame of the file ending in ``tail`` is on the stack (``concurrent/futures/thread.py``:
+    concurrent.futures' pool worker)."""
     frame = sys._getframe(2)
     while frame is not None:
         parts = os.path.normpath(frame.f_code.co_filename).split(os.sep)
-        if parts[-3:] == ["concurrent", "futures", "thread.py"]:
+        if parts[-len(tail):] == list(tail):
             return True
         frame = frame.f_back
     return False
@@ -60,13 +66,14 @@ def _called_from_thread_pool() -> bool:
 def fetch(url: str) -> str:
     """The check's fake download: waits (longer for the first URLs) and notes where and when it ran."""
     start = time.perf_counter()
-    from_pool = _called_from_thread_pool()
+    from_pool = _called_from("concurrent", "futures", "thread.py")
+    from_mp_pool = not from_pool and _called_from("multiprocessing", "pool.py")
     time.sleep(WAITS.get(url, 0.1))
-    call = _Call(url, threading.get_ident(), threading.current_thread() is threading.main_thread(), from_pool,
-                 start, time.perf_counter())
+    page = page_for(url)  # a new object each time: the check can tell it from one the student made
+    call = _Call(url, threading.get_ident(), False, from_pool, start, time.perf_counter(), page, from_mp_pool)
     with _calls_lock:
         _calls.append(call)
-    return page_for(url)
+    return page
 
 
 def _most_at_once(calls: list[_Call]) -> int:
@@ -119,20 +126,26 @@ def check_fetch_all(fn: Any) -> Feedback:
         _calls.clear()
     expected = [page_for(u) for u in URLS]
     serial = sum(WAITS.values())
-    wall = time.perf_counter()
-    try:
-        result = fn(fetch, list(URLS))
-    except TypeError as exc:
+    outcome = call_bounded(fn, (fetch, list(URLS)), TIME_LIMIT, state=lambda: len(_calls))
+    wall, exc = outcome.wall, outcome.error
+    if not outcome.finished:
+        waited = (tr("has waited {seconds:.0f} s with no download finishing", seconds=outcome.wall)
+                  if outcome.stalled else tr("did not return within {limit:g} s", limit=TIME_LIMIT))
+        return failed(tr("fetch_all {waited}: something waits for a result that never comes (a task that waits "
+                         "for another task of the same pool, with no thread left to run it?)", waited=waited))
+    if isinstance(exc, TypeError):
         if "not callable" in str(exc):
             return failed(tr("TypeError: {message}. You called fetch(url) yourself and handed its result, a page, to "
                              "the executor: pass the function and its argument separately, "
                              "executor.submit(fetch, url) or executor.map(fetch, urls)", message=exc))
         return failed(tr("fetch_all raised TypeError: {message}", message=exc))
-    except Exception as exc:  # noqa: BLE001 - the student's error is the feedback
+    if exc is not None:
         return failed(tr("{what} raised {error}", what="fetch_all", error=_error_line(exc)))
-    wall = time.perf_counter() - wall
+    result = outcome.result
     with _calls_lock:
         calls = list(_calls)
+    for i, c in enumerate(calls):  # "this thread": the one that ran fetch_all for the check
+        calls[i] = replace(c, main_thread=c.thread == outcome.thread_id)
     problem = _result_problem(result, expected)
     if problem is not None:
         return problem
@@ -143,10 +156,25 @@ def check_fetch_all(fn: Any) -> Feedback:
         return failed(tr("every download ran in this thread, one after another ({seconds:.2f} s; at once they take "
                          "about {at_once:.2f} s): submit them to a ThreadPoolExecutor, executor.map(fetch, urls)",
                          seconds=wall, at_once=max(WAITS.values())))
+    here = [c for c in calls if c.main_thread]
+    if here:
+        return failed(tr("{count} of the {total} downloads ran in this thread, one after another, not in the pool: "
+                         "hand every URL to the executor, executor.map(fetch, urls)", count=len(here),
+                         total=len(calls)))
+    if any(c.from_mp_pool for c in calls):
+        return failed(tr("the downloads ran in multiprocessing.pool.ThreadPool: it works, but this exercise is about "
+                         "concurrent.futures.ThreadPoolExecutor (with ThreadPoolExecutor() as executor: ...), the "
+                         "same API as lesson 03's ProcessPoolExecutor"))
     if not all(c.from_pool for c in calls):
         return failed(tr("the downloads ran in threads you started yourself: this exercise is about "
                          "concurrent.futures.ThreadPoolExecutor, which starts, reuses and joins the threads for you "
                          "(with ThreadPoolExecutor() as executor: ...)"))
+    fetched = [c.page for c in calls]
+    made = [i for i, page in enumerate(result) if not any(page is f for f in fetched)]
+    if made:
+        return failed(tr("the pages at positions {positions} are not what fetch returned: they were made here, by "
+                         "your own code (and fetch's pages were thrown away). Return the pages the executor gives "
+                         "back, list(executor.map(fetch, urls))", positions=made))
     at_once = _most_at_once(calls)
     if at_once < MIN_AT_ONCE:
         return failed(tr("at most {at_once} download(s) ran at the same time ({seconds:.2f} s; one after another: "
@@ -157,7 +185,7 @@ def check_fetch_all(fn: Any) -> Feedback:
                      "overlapped in the pool's threads", count=len(URLS), seconds=wall, serial=serial))
 
 
-# --- exercise 2: fix the race with a Lock ---------------------------------------------------------------
+# --- exercise 1: fix the race with a Lock ---------------------------------------------------------------
 
 THREADS, DEPOSITS, ROUNDS = 4, 25, 3
 CALL_TIMEOUT = 2.0  # seconds one deposit may take before the check calls it stuck

@@ -10,6 +10,7 @@ otherwise wait forever), and ``Context.cleanup`` stops whatever the student left
 from __future__ import annotations
 
 import contextlib
+import os
 import queue as queue_module
 import threading
 import time
@@ -79,6 +80,10 @@ class Queue:
         self._writers: list[Process] = []
         self._held: list[Any] = []
         self._handed = 0
+        self._owner = os.getpid()
+        self.handed: list[Any] = []
+        """Every item ``get()`` handed over, kept alive so that a check can tell, by identity, whether the
+        values a function returned are the ones that came out of the queue."""
 
     def __reduce__(self) -> tuple[Any, ...]:  # a child process gets the real queue
         return (_same, (self._real,))
@@ -94,6 +99,15 @@ class Queue:
     @property
     def writers(self) -> list[Process]:
         return self._writers
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Records a ``put()`` made in this process (a child forked with this stand-in puts unrecorded)."""
+        if os.getpid() == self._owner:
+            self._journal.begin("put", self).end()
+        self._real.put(obj, block, timeout)
+
+    def put_nowait(self, obj: Any) -> None:
+        self.put(obj, False)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         call = self._journal.begin("get", self, block=block, timeout=timeout)
@@ -158,7 +172,9 @@ class Queue:
             return (0, value, i) if isinstance(value, (int, float)) and not isinstance(value, bool) else (1, 0, i)
 
         self._handed += 1
-        return self._held.pop(min(range(len(self._held)), key=size))
+        item = self._held.pop(min(range(len(self._held)), key=size))
+        self.handed.append(item)
+        return item
 
     def cleanup(self) -> None:
         """Read what is left (a child cannot exit while its data sits in the pipe) and close the queue."""
@@ -198,6 +214,10 @@ class Process:
     @property
     def args(self) -> Any:
         return self._args
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return getattr(self._real, "_kwargs", None) or {}
 
     def start(self) -> None:
         call = self._journal.begin("start", self)

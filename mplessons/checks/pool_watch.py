@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import InteractiveFunctionError
 from ..guard import InteractiveFunctionWarning, check_worker
+from ..i18n import tr
 from .watch import patched
 
 _inside = threading.local()
@@ -38,6 +39,12 @@ class PoolCall:
     tasks: list[tuple[Any, ...]]
     pool: Any
     threads: bool = False
+    returned: Any = None  # what a call that waits for its results (map, starmap, apply) returned
+
+
+class TaskFailed(RuntimeError):
+    """Raised by a watched pool call instead of running it, when the check wants to see what the student's
+    code does when a task fails (does its ``finally`` still clean up?)."""
 
 
 @dataclass
@@ -51,6 +58,7 @@ class PoolWatch:
 
     calls: list[PoolCall] = field(default_factory=list)
     pools: list[Any] = field(default_factory=list)
+    fail: bool = False  # the first pool call raises TaskFailed, as a failing task would
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def __enter__(self) -> PoolWatch:
@@ -88,12 +96,18 @@ class PoolWatch:
                 values["iterable"] = list(values["iterable"])  # read it once: the pool gets the same items
                 tasks = [tuple(item) if api in _STAR else (item,) for item in values["iterable"]]
             threads = isinstance(pool, mp_pool.ThreadPool)
-            watch.calls.append(PoolCall(api, func, tasks, pool, threads))
+            call = PoolCall(api, func, tasks, pool, threads)
+            watch.calls.append(call)
             if not threads:
                 _refuse_unimportable(func, pool)
+            if watch.fail:
+                watch.fail = False
+                raise TaskFailed(tr("a task failed (the check made {api} raise, to see that your function cleans "
+                                    "up all the same)", api=api))
             _inside.pool_call = True
             try:
-                return original(*bound.args, **bound.kwargs)
+                call.returned = original(*bound.args, **bound.kwargs)
+                return call.returned
             finally:
                 _inside.pool_call = False
 

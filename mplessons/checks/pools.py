@@ -9,9 +9,16 @@ callbacks work as usual.
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import ExitStack, contextmanager
+from multiprocessing.pool import ApplyResult
 from typing import Any
 
 from .observe import Journal
+from .watch import patched
 
 POOL_METHODS = ("apply", "map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async")
 
@@ -51,7 +58,7 @@ class Pool:
 
     def apply_async(self, func: Any, args: Any = (), kwds: Any = None, callback: Any = None,
                     error_callback: Any = None) -> Any:
-        call = self._journal.begin("apply_async", self, func=func, args=args,
+        call = self._journal.begin("apply_async", self, func=func, args=args, callback=callback,
                                    earlier_done=bool(self._results) and all(r.ready() for r in self._results))
         try:
             result = self._real.apply_async(func, args, kwds or {}, callback, error_callback)
@@ -102,3 +109,51 @@ class Executor:
     def shutdown(self, wait: bool = True, **kwargs: Any) -> None:
         self._journal.begin("shutdown", self).end()
         self._real.shutdown(wait=wait, **kwargs)
+
+
+# --- did the student's code run the tasks itself, and did it read their results? -------------------------
+
+
+def _plain(fn: Any) -> Any:
+    return fn
+
+
+class CountedHere:
+    """The task function a check hands the student: it counts the calls made in this process (the student
+    computing the results here, with the pool only for show); a worker gets the plain function, pickled as
+    itself."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, fn)
+        self._fn, self._home, self.here = fn, os.getpid(), 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if os.getpid() == self._home:
+            self.here += 1
+        return self._fn(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_plain, (self._fn,))
+
+    def __repr__(self) -> str:
+        return repr(self._fn)
+
+
+@contextmanager
+def reads_recorded(read: set[int]) -> Iterator[None]:
+    """Within the block, note in ``read`` the id of every ``AsyncResult`` and ``Future`` whose outcome the
+    code asks for (``get``, ``result``, ``exception``, or a callback that will be given it)."""
+
+    def recording(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            read.add(id(self))
+            return original(self, *args, **kwargs)
+
+        return method
+
+    with ExitStack() as stack:
+        for owner, name in ((ApplyResult, "get"), (Future, "result"), (Future, "exception"),
+                            (Future, "add_done_callback")):
+            stack.enter_context(patched(owner, name, recording(owner.__dict__[name])))
+        yield

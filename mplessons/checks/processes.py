@@ -10,15 +10,32 @@ from typing import Any
 
 from ..i18n import tr
 from .bounded import Outcome, describe_error
-from .observe import Context, Process
+from .observe import Context, Process, Queue
 
 
 def _which(ctx: Context, process: Process) -> str:
     return tr("process {number} of {count}", number=ctx.processes.index(process) + 1, count=len(ctx.processes))
 
 
-def outcome_problem(outcome: Outcome, what: str, seconds: float) -> str | None:
-    """The function did not return in time, or raised: the student's error is the feedback."""
+def crash_problem(ctx: Context) -> str | None:
+    """A started child ended with a non-zero exit code: its target raised (a wrong argument, most often), so
+    its result never came, and whatever waited for it timed out."""
+    for p in ctx.processes:
+        if p.started and not p.is_alive() and p.exitcode not in (0, None):
+            return tr("{which} ended with exit code {code} before it sent a result: its target raised an error "
+                      "(its traceback is printed where Jupyter runs, not in the notebook). Call the target with the "
+                      "arguments it takes: args= must match its parameters, in order",
+                      which=_which(ctx, p), code=p.exitcode)
+    return None
+
+
+def outcome_problem(outcome: Outcome, what: str, seconds: float, ctx: Context | None = None) -> str | None:
+    """The function did not return in time, or raised: the student's error is the feedback. With ``ctx``, a
+    child that crashed is named first: it is why the function waited or raised."""
+    if ctx is not None and (not outcome.finished or outcome.error is not None):
+        crashed = crash_problem(ctx)
+        if crashed:
+            return crashed
     if not outcome.finished:
         waited = (tr("has waited {seconds:.0f} s with nothing happening", seconds=outcome.wall) if outcome.stalled
                   else tr("did not return within {limit:g} s", limit=seconds))
@@ -68,6 +85,50 @@ def no_process_problem(ctx: Context) -> str | None:
               "check's ctx records what it makes): create the queue and one process per input with ctx.Queue() and "
               "ctx.Process(...). A Pool would do the job too, but this exercise is about starting the processes "
               "yourself")
+
+
+def foreign_queue_problem(ctx: Context) -> str | None:
+    """A process was handed a queue the check's ``ctx`` did not make (``multiprocessing.Queue()``,
+    ``queue.Queue()``): what is read from it cannot be seen, so nothing else could be judged fairly."""
+    for p in ctx.processes:
+        passed = [*(p.args if isinstance(p.args, (tuple, list)) else ()), *p.kwargs.values()]
+        for arg in passed:
+            if isinstance(arg, Queue) or not all(callable(getattr(arg, name, None)) for name in ("put", "get")):
+                continue
+            return tr("{which} was given a {kind} that was not made with ctx.Queue(): use the ctx your function is "
+                      "given for the queues too (ctx.Queue()), so that the check sees what you read from them",
+                      which=_which(ctx, p), kind=f"{type(arg).__module__}.{type(arg).__name__}")
+    return None
+
+
+def put_here_problem(ctx: Context, example: str) -> str | None:
+    """The student's own code put results on the check's queue, in this process: the children did not send them."""
+    puts = ctx.journal.of("put")
+    if not puts:
+        return None
+    return tr("your function put {count} item(s) on the queue itself, here in this process, so the results did not "
+              "come from the child processes. Let each process's target put its own result ({example}); this "
+              "process only get()s them", count=len(puts), example=example)
+
+
+def not_from_queue_problem(ctx: Context, got: Any, expected: list[Any]) -> str | None:
+    """Right values (in any order) that never came out of a queue: computed here (or kept from before) and
+    returned, while what the children sent was thrown away. Told apart by identity: get() hands over new
+    objects."""
+    if not isinstance(got, (list, tuple)) or not got or sorted(map(repr, got)) != sorted(map(repr, expected)):
+        return None
+    handed = [item for q in ctx.queues for item in q.handed]
+    if not handed:
+        return tr("you read nothing from a queue: the values you returned were computed here, in this process (or "
+                  "kept from an earlier run), not sent by your processes. Give each process the queue (args=(q, ...)) "
+                  "and get() the results it puts there")
+    pieces = [*handed, *(item[1] for item in handed if isinstance(item, tuple) and len(item) == 2)]
+    strangers = [i for i, value in enumerate(got) if not any(value is piece for piece in pieces)]
+    if not strangers:
+        return None
+    return tr("the values you returned at positions {positions} are not the ones get() handed you: they were "
+              "computed here, in this process (or kept from an earlier run), and what your processes sent was "
+              "thrown away. Return the values that came out of the queue", positions=strangers)
 
 
 def order_problem(ctx: Context) -> str | None:

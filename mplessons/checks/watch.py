@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -75,6 +75,7 @@ class Started:
     started: int | None = None  # event numbers, in the order things happened
     joined: int | None = None  # the first join() that returned with the process finished
     alive_at_return: bool = False
+    ended_before: list[Started] = field(default_factory=list)  # processes already ended when this one started
 
     @property
     def name(self) -> str:
@@ -126,8 +127,13 @@ class ProcessWatch:
         watch = self
 
         def start(self: Any, _original: Callable[..., None] = BaseProcess.start) -> None:
+            ended = [e for e in watch.processes if e.started is not None and e.obj is not self
+                     and e.obj.exitcode is not None]
             _original(self)
             watch._mark(self, "started")
+            for entry in watch.processes:
+                if entry.obj is self:
+                    entry.ended_before = ended
 
         def join(self: Any, timeout: float | None = None, _original: Callable[..., None] = BaseProcess.join) -> None:
             _original(self, timeout)
@@ -138,11 +144,17 @@ class ProcessWatch:
             _original(self)
             watch._mark(self, "started")
 
+        def thread_join(self: Any, timeout: float | None = None,
+                        _original: Callable[..., None] = threading.Thread.join) -> None:
+            _original(self, timeout)
+            if not self.is_alive():
+                watch._mark(self, "joined")
+
         patches = [(BaseProcess, "__init__", _record_init(BaseProcess.__init__, _PROCESS_INIT, self.processes)),
                    (BaseProcess, "start", start), (BaseProcess, "join", join),
                    (threading.Thread, "__init__", _record_init(threading.Thread.__init__, _THREAD_INIT,
                                                                 self.threads)),
-                   (threading.Thread, "start", thread_start)]
+                   (threading.Thread, "start", thread_start), (threading.Thread, "join", thread_join)]
         for owner, name, replacement in patches:
             self._stack.enter_context(patched(owner, name, replacement))
         return self

@@ -99,6 +99,81 @@ def results_in_order(ctx, sizes):
         p.join()
     return [value for _, value in sorted(pairs)]
 """, says=("target=None, not a function", "args=(q, i, n)")),
+            Answer("processes started and drained, but the values computed here", """
+from mplessons.workloads import cubic_sum
+
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    for _ in processes:
+        q.get(timeout=30)
+    for p in processes:
+        p.join()
+    return [cubic_sum(n) for n in sizes]
+""", says=("are not the ones get() handed you", "computed here")),
+            Answer("idle processes for show, this process puts the results", """
+import time
+
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=time.sleep, args=(0.01,)) for _ in sizes]
+    for p in processes:
+        p.start()
+    for i, n in enumerate(sizes):
+        labelled_cubic_sum(q, i, n)
+    pairs = [q.get(timeout=30) for _ in processes]
+    for p in processes:
+        p.join()
+    return [value for _, value in sorted(pairs)]
+""", says=("put 4 item(s) on the queue itself", "did not come from the child processes")),
+            Answer("values sorted biggest first instead of placed by label", """
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    values = [q.get(timeout=30)[1] for _ in processes]
+    for p in processes:
+        p.join()
+    return sorted(values, reverse=True)
+""", says=("out of order", "label")),
+            Answer("the global SIZES instead of the parameter", """
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(SIZES)]
+    for p in processes:
+        p.start()
+    pairs = [q.get(timeout=30) for _ in processes]
+    for p in processes:
+        p.join()
+    return [value for _, value in sorted(pairs)]
+""", says=("not for the sizes it was given", "parameter `sizes`")),
+            Answer("arguments in the wrong order: every child crashes", """
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(i, n, q)) for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    pairs = [q.get(timeout=5) for _ in processes]
+    for p in processes:
+        p.join()
+    return [value for _, value in sorted(pairs)]
+""", says=("ended with exit code 1", "its target raised an error")),
+            Answer("a queue of multiprocessing's own, not the ctx's", """
+import multiprocessing
+
+def results_in_order(ctx, sizes):
+    q = multiprocessing.get_context("spawn").Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, args=(q, i, n)) for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    pairs = [q.get(timeout=30) for _ in processes]
+    for p in processes:
+        p.join()
+    return [value for _, value in sorted(pairs)]
+""", says=("not made with ctx.Queue()",)),
             Answer("the fix has a syntax error, so the old definition is checked again", """
 def results_in_order(ctx, sizes)
     return []
@@ -118,6 +193,21 @@ def results_in_order(ctx, sizes):
     for p in processes:
         p.join(timeout=30)
     return [by_label[i] for i in range(len(sizes))]
+"""),
+            Answer("keyword arguments, results placed by label", """
+def results_in_order(ctx, sizes):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=labelled_cubic_sum, kwargs=dict(queue=q, label=i, n=n))
+                 for i, n in enumerate(sizes)]
+    for p in processes:
+        p.start()
+    results = [None] * len(sizes)
+    for _ in processes:
+        i, value = q.get(timeout=30)
+        results[i] = value
+    for p in processes:
+        p.join()
+    return results
 """),
             Answer("one queue per process", """
 from mplessons.workloads import cubic_sum_to_queue
@@ -173,6 +263,24 @@ def drain_then_join(q, p):
     p.join(timeout=30)
     return data
 """, says=("you called p.run()", "call p.start()")),
+            Answer("drained and joined, but fresh bytes returned", """
+def drain_then_join(q, p):
+    p.start()
+    q.get(timeout=30)
+    p.join(timeout=30)
+    return bytes(N_BYTES)
+""", says=("not the ones q.get() gave you",)),
+            Answer("this process puts data of its own on the queue", """
+from mplessons.lessons_queue import big_result_to_queue
+
+def drain_then_join(q, p):
+    p.start()
+    big_result_to_queue(q, N_BYTES)
+    data = q.get(timeout=30)
+    q.get(timeout=30)
+    p.join(timeout=30)
+    return data
+""", says=("put 1 item(s) on the queue itself",)),
             Answer("the data is not returned", """
 def drain_then_join(q, p):
     p.start()

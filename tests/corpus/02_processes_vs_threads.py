@@ -76,6 +76,57 @@ def run_in_threads(fetch, values):
         t.start()
     return results
 """, says=("fetch was called 0 times for 5 values",)),
+            Answer("threads run fetch, but the values themselves are returned", """
+def run_in_threads(fetch, values):
+    threads = [threading.Thread(target=fetch, args=(v,)) for v in values]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return list(values)
+""", says=("are not what fetch returned", "made here")),
+            Answer("threads started, never joined: the results are read at once", """
+def run_in_threads(fetch, values):
+    results = [None] * len(values)
+
+    def work(i, value):
+        results[i] = fetch(value)
+
+    for i, v in enumerate(values):
+        threading.Thread(target=work, args=(i, v)).start()
+    return results
+""", says=("returned while 5 of the fetch calls were still running", "join() every thread")),
+            Answer("a sleep instead of join()", """
+import time
+
+def run_in_threads(fetch, values):
+    results = [None] * len(values)
+
+    def work(i, value):
+        results[i] = fetch(value)
+
+    for i, v in enumerate(values):
+        threading.Thread(target=work, args=(i, v)).start()
+    time.sleep(0.7)
+    return results
+""", says=("never joined 5 of your threads", "a sleep let them finish first")),
+            Answer("two threads, each fetching half of the values in turn", """
+def run_in_threads(fetch, values):
+    results = [None] * len(values)
+
+    def work(indices):
+        for i in indices:
+            results[i] = fetch(values[i])
+
+    half = len(values) // 2
+    threads = [threading.Thread(target=work, args=(range(0, half),)),
+               threading.Thread(target=work, args=(range(half, len(values)),))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+""", says=("fetch ran in only 2 thread(s) for 5 values", "one thread per value")),
         ],
         right=[
             Answer("the hidden solution", """
@@ -105,6 +156,31 @@ def run_in_threads(fetch, values):
     for t in threads:
         t.join()
     return [value for _, value in sorted(q.get() for _ in values)]
+"""),
+            Answer("a queue of pairs, read without joining", """
+def run_in_threads(fetch, values):
+    q = queue.Queue()
+    for i, v in enumerate(values):
+        threading.Thread(target=lambda i=i, v=v: q.put((i, fetch(v)))).start()
+    return [value for _, value in sorted(q.get(timeout=10) for _ in values)]
+"""),
+            Answer("a Thread subclass that keeps its result", """
+class Fetcher(threading.Thread):
+    def __init__(self, fetch, value):
+        super().__init__()
+        self.fetch, self.value, self.result = fetch, value, None
+
+    def run(self):
+        self.result = self.fetch(self.value)
+
+
+def run_in_threads(fetch, values):
+    threads = [Fetcher(fetch, v) for v in values]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [t.result for t in threads]
 """),
             Answer("a ThreadPoolExecutor", """
 from concurrent.futures import ThreadPoolExecutor
@@ -174,6 +250,59 @@ def cubic_sums_in_processes(ctx, ns):
         p.join()
     return [q.get(timeout=60) for q in queues]
 """, says=("before every result had been read", "Drain first")),
+            Answer("one shared queue, the sums sorted biggest first", """
+def cubic_sums_in_processes(ctx, ns):
+    q = ctx.Queue()
+    processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for n in ns]
+    for p in processes:
+        p.start()
+    sums = [q.get(timeout=60) for _ in ns]
+    for p in processes:
+        p.join()
+    return sorted(sums, reverse=True)
+""", says=("out of order", "keep each result at its input's position")),
+            Answer("queues from multiprocessing, not from ctx, joined first", """
+import multiprocessing
+
+def cubic_sums_in_processes(ctx, ns):
+    queues = [multiprocessing.get_context("spawn").Queue() for _ in ns]
+    processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for q, n in zip(queues, ns)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    return [q.get(timeout=60) for q in queues]
+""", says=("not made with ctx.Queue()",)),
+            Answer("processes for show, sums kept from the check's own sizes", """
+from mplessons.checks import lesson02 as the_check
+
+KEPT = {n: cubic_sum(n) for n in the_check.CPU_SIZES}
+
+def cubic_sums_in_processes(ctx, ns):
+    queues = [ctx.Queue() for _ in ns]
+    processes = [ctx.Process(target=cubic_sum_to_queue, args=(q, n)) for q, n in zip(queues, ns)]
+    for p in processes:
+        p.start()
+    for q in queues:
+        q.get(timeout=60)
+    for p in processes:
+        p.join()
+    return [KEPT[n] for n in ns]
+""", says=("are not the ones get() handed you", "kept from an earlier run")),
+            Answer("idle processes, sums kept from the check's own sizes", """
+import time
+from mplessons.checks import lesson02 as the_check
+
+KEPT = {n: cubic_sum(n) for n in the_check.CPU_SIZES}
+
+def cubic_sums_in_processes(ctx, ns):
+    processes = [ctx.Process(target=time.sleep, args=(0.01,)) for _ in ns]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    return [KEPT[n] for n in ns]
+""", says=("you read nothing from a queue",)),
             Answer("a Pool instead of processes of one's own", """
 def cubic_sums_in_processes(ctx, ns):
     with ctx.Pool(2) as pool:

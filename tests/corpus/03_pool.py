@@ -39,6 +39,30 @@ def all_with_apply_async(pool, func, items):
     pending = [pool.apply_async(func(x)) for x in items]
     return [r.get() for r in pending]
 """, says=("calls func right here", "pool.apply_async(func, (x,))")),
+            Answer("tasks submitted for show, the squares computed here with func", """
+def all_with_apply_async(pool, func, items):
+    pending = [pool.apply_async(func, (x,)) for x in items]
+    return [func(x) for x in items]
+""", says=("called func 8 time(s) itself, here in this process",)),
+            Answer("tasks submitted for show, the squares written out", """
+def all_with_apply_async(pool, func, items):
+    pending = [pool.apply_async(func, (x,)) for x in items]
+    return [x * x for x in items]
+""", says=("8 of your 8 tasks' results were never read", "Return what each .get() gives you")),
+            Answer("half the items in the pool, the other half here", """
+def all_with_apply_async(pool, func, items):
+    half = len(items) // 2
+    pending = [pool.apply_async(func, (x,)) for x in items[:half]]
+    return [r.get() for r in pending] + [func(x) for x in items[half:]]
+""", says=("called func 4 time(s) itself",)),
+            Answer("a ThreadPool of one's own instead of the pool given", """
+from multiprocessing.pool import ThreadPool
+
+def all_with_apply_async(pool, func, items):
+    with ThreadPool(len(items)) as threads:
+        pending = [threads.apply_async(func, (x,)) for x in items]
+        return [r.get() for r in pending]
+""", says=("did not call pool.apply_async on the pool it was given",)),
             Answer("all items as the arguments of one task", """
 def all_with_apply_async(pool, func, items):
     return [pool.apply_async(func, items).get()]
@@ -56,6 +80,13 @@ def all_with_apply_async(pool, func, items):
     for x in items:
         pending.append(pool.apply_async(func, args=(x,)))
     return [r.get(timeout=30) for r in pending]
+"""),
+            Answer("keyword arguments, the pool closed and joined before the gets", """
+def all_with_apply_async(pool, func, items):
+    pending = [pool.apply_async(func, kwds={"x": x}) for x in items]
+    pool.close()
+    pool.join()
+    return [r.get() for r in pending]
 """),
             Answer("callbacks that store each result at its position", """
 def all_with_apply_async(pool, func, items):
@@ -134,6 +165,31 @@ def results_or_errors(executor, func, items):
             out.append(str(exc))
     return out
 """, says=("not its message",)),
+            Answer("tasks submitted for show, each computed here inside try/except", """
+def results_or_errors(executor, func, items):
+    futures = [executor.submit(func, x) for x in items]
+    out = []
+    for x in items:
+        try:
+            out.append(func(x))
+        except ValueError as exc:
+            out.append(exc)
+    return out
+""", says=("called func 8 time(s) itself, here in this process",)),
+            Answer("tasks submitted for show, results and errors written out", """
+def results_or_errors(executor, func, items):
+    futures = [executor.submit(func, x) for x in items]
+    return [ValueError(f"negative input {x}") if x < 0 else x * x for x in items]
+""", says=("8 of your 8 futures were never asked for their outcome",)),
+            Answer("the tasks' errors copied into new exceptions", """
+def results_or_errors(executor, func, items):
+    futures = [executor.submit(func, x) for x in items]
+    out = []
+    for future in futures:
+        error = future.exception()
+        out.append(ValueError(str(error)) if error is not None else future.result())
+    return out
+""", says=("the exceptions at positions [1, 4] were made here",)),
             Answer("as_completed, in finishing order", """
 def results_or_errors(executor, func, items):
     futures = [executor.submit(func, x) for x in items]
@@ -187,6 +243,19 @@ def results_or_errors(executor, func, items):
 def results_or_errors(executor, func, items):
     futures = [executor.submit(func, x) for x in items]
     return [f.exception() if f.exception() is not None else f.result() for f in futures]
+"""),
+            Answer("as_completed, each outcome put back at its position", """
+from concurrent.futures import as_completed
+
+def results_or_errors(executor, func, items):
+    positions = {executor.submit(func, x): i for i, x in enumerate(items)}
+    out = [None] * len(items)
+    for future in as_completed(positions):
+        try:
+            out[positions[future]] = future.result()
+        except ValueError as exc:
+            out[positions[future]] = exc
+    return out
 """),
             Answer("except ValueError, with a timeout", """
 def results_or_errors(executor, func, items):

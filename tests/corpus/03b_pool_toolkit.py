@@ -82,6 +82,25 @@ def run_lookups(ctx, address, keys):
     open_connection(address)
     return [lookup(key) for key in keys]
 """, says=("ran here in the notebook",)),
+            Answer("the connection opened in run_lookups, a pool without an initializer", HEADER + OPEN + LOOKUP + """
+def run_lookups(ctx, address, keys):
+    open_connection(address)
+    with ctx.Pool(2) as pool:
+        return pool.map(lookup, keys)
+""", says=("the pool got no initializer", "run_lookups opened it itself")),
+            Answer("maxtasksperchild=1: a new worker and connection for every task", HEADER + OPEN + LOOKUP + """
+def run_lookups(ctx, address, keys):
+    with ctx.Pool(2, initializer=open_connection, initargs=(address,), maxtasksperchild=1) as pool:
+        return pool.map(lookup, keys)
+""", says=("maxtasksperchild=1 replaces each worker", "connections were opened for 12 lookups")),
+            Answer("a ThreadPool with the initializer: threads of the notebook's process", HEADER + OPEN + LOOKUP + """
+from multiprocessing.pool import ThreadPool
+
+
+def run_lookups(ctx, address, keys):
+    with ThreadPool(2, initializer=open_connection, initargs=(address,)) as pool:
+        return pool.map(lookup, keys)
+""", says=("ran here in the notebook", "in threads")),
             Answer("an initializer that raises in every worker", HEADER + LOOKUP + RUN + """
 def open_connection(address, timeout):
     global connection
@@ -98,6 +117,14 @@ def run_lookups(ctx, address, keys):
     finally:
         pool.close()
         pool.join()
+"""),
+            Answer("functools.partial as the initializer, no initargs", HEADER + OPEN + LOOKUP + """
+import functools
+
+
+def run_lookups(ctx, address, keys):
+    with ctx.Pool(2, initializer=functools.partial(open_connection, address)) as pool:
+        return pool.map(lookup, keys)
 """),
             Answer("ProcessPoolExecutor with the same initializer", HEADER + OPEN + LOOKUP + """
 from concurrent.futures import ProcessPoolExecutor

@@ -56,6 +56,8 @@ EXERCISES = {
             Answer("a Manager's Value", 'manager = ctx.Manager()\nprice = manager.Value("d", 0.313)',
                    says=("Manager", "shut that manager down")),
             Answer("no initial value", 'price = ctx.Value("d")', says=("expected 0.313",)),
+            Answer("a plain ctypes double, in this process's memory", "price = ctypes.c_double(0.313)",
+                   says=("plain ctypes c_double", "this process's own memory")),
         ],
         right=[
             Answer("the hidden solution", 'price = ctx.Value("d", 0.313)'),
@@ -100,6 +102,27 @@ def fill_grid(rows, cols):
         p.join()
     return grid
 """, says=("expected (2, 5)", "from the arguments")),
+            Answer("each row's process started and joined in turn", """
+def fill_grid(rows, cols):
+    flat = ctx.Array("d", rows * cols)
+    grid = np.frombuffer(flat.get_obj(), dtype=np.float64).reshape(rows, cols)
+    for row in range(rows):
+        p = ctx.Process(target=fill_row, args=(flat, (rows, cols), row))
+        p.start()
+        p.join()
+    return grid
+""", says=("started only after the one for row 0 had been joined", "start every process first")),
+            Answer("a plain ctypes array instead of a shared one", """
+def fill_grid(rows, cols):
+    flat = (ctypes.c_double * (rows * cols))()
+    grid = np.frombuffer(flat, dtype=np.float64).reshape(rows, cols)
+    workers = [ctx.Process(target=fill_row, args=(flat, (rows, cols), row)) for row in range(rows)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join()
+    return grid
+""", says=("plain ctypes array",), start_methods=("spawn", "forkserver")),
             Answer("no return", VIEW_AND_PROCESSES.format(joins=JOIN_ALL).replace("    return grid", ""),
                    says=("returned None",)),
             Answer("the Array sent through a Pool's tasks", """
@@ -194,6 +217,39 @@ def my_row_sum(name, shape, dtype, row):
 """ + sums(pool_call="pool.starmap(my_row_sum, tasks)"), says=("InteractiveFunctionError", "my_row_sum")),
             Answer("a ThreadPool", "from multiprocessing.pool import ThreadPool\n" + sums().replace(
                 "ctx.Pool(2)", "ThreadPool(2)"), says=("ThreadPool", "threads of this kernel")),
+            Answer("no try/finally: the clean-up runs only when nothing fails", """
+def shared_row_sums(data):
+    shm = shared_memory.SharedMemory(create=True, size=data.nbytes)
+    view = np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)
+    view[:] = data
+    tasks = [(shm.name, data.shape, data.dtype.str, row) for row in range(len(data))]
+    with ctx.Pool(2) as pool:
+        sums = pool.starmap(row_sum, tasks)
+    view = None
+    shm.close()
+    shm.unlink()
+    return sums
+""", says=("when a task failed", "the segment was not closed or unlinked", "finally block")),
+            Answer("a broad except that swallows the failure, clean-up only on success", """
+def shared_row_sums(data):
+    shm = shared_memory.SharedMemory(create=True, size=data.nbytes)
+    try:
+        view = np.ndarray(data.shape, dtype=data.dtype, buffer=shm.buf)
+        view[:] = data
+        with ctx.Pool(2) as pool:
+            sums = pool.starmap(row_sum, [(shm.name, data.shape, data.dtype.str, r) for r in range(len(data))])
+        view = None
+        shm.close()
+        shm.unlink()
+        return sums
+    except Exception:
+        return []
+""", says=("when a task failed", "your function returned []", "finally block")),
+            Answer("pool.apply, one row after another", sums(
+                pool_call="[pool.apply(row_sum, task) for task in tasks]"), says=("pool.apply waits", "starmap")),
+            Answer("the pool run for show, the sums computed here", sums(
+                pool_call="pool.starmap(row_sum, tasks) and data.sum(axis=1).tolist()"),
+                   says=("not the ones the pool's workers sent back", "computed here")),
             Answer("no return", sums().replace("    return sums", ""), says=("returned None",)),
         ],
         right=[

@@ -75,11 +75,40 @@ def locked_count(counter, times):
     return counter.value
 """, says=("threads",)),
             Answer("a threading.Lock", "import threading\n" + two(lock="threading.Lock()"), says=("threading",)),
+            Answer("the count it should reach returned instead of counter.value", two(
+                read_and_join=JOIN_THEN_READ.replace("return counter.value", "return 2 * times")),
+                   says=("you returned 2 * times", "Return counter.value")),
+            Answer("one process does all the additions, the other none", two(args="(counter, n, lock)").replace(
+                "for _ in range(2)", "for n in (2 * times, 0)"), says=("times=[40000, 0]", "each of the two")),
+            Answer("a sleep between the two starts: the first has finished", """
+import time
+
+def locked_count(counter, times):
+    lock = ctx.Lock()
+    processes = [ctx.Process(target=add_many_locked, args=(counter, times, lock)) for _ in range(2)]
+    processes[0].start()
+    while processes[0].is_alive():
+        time.sleep(0.05)
+    processes[1].start()
+    for p in processes:
+        p.join()
+    return counter.value
+""", says=("had already finished when you started the second", "never ran at the same time")),
             Answer("no return", two(read_and_join="    for p in processes:\n        p.join()"),
                    says=("returned None",)),
         ],
         right=[
             Answer("the hidden solution", two()),
+            Answer("the counter reset to 0 first, its own lock passed", """
+def locked_count(counter, times):
+    counter.value = 0
+    processes = [ctx.Process(target=add_many_locked, args=(counter, times, counter.get_lock())) for _ in range(2)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    return counter.value
+"""),
             Answer("p1 and p2, the lock passed by keyword", """
 def locked_count(counter, times):
     lock = ctx.Lock()
@@ -122,6 +151,13 @@ def locked_count(counter, times):
             pass
         counter.value += amount
 """), says=("lost",)),
+            Answer("one big addition of amount * times", worker("""    with counter.get_lock():
+        counter.value += amount * times
+"""), says=("wrote counter.value 2 times", "`times` times")),
+            Answer("the lock around the whole loop: the processes take turns", worker("""    with counter.get_lock():
+        for _ in range(times):
+            counter.value += amount
+"""), says=("took turns", "around each `counter.value += amount` only")),
             Answer("1 added instead of amount", worker(LOCKED.replace("+= amount", "+= 1")),
                    says=("Add `amount`",)),
             Answer("defined in a plain cell, without %%worker_module",

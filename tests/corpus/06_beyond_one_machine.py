@@ -34,6 +34,11 @@ def cluster_cubic_sums(client, sizes):
 def cluster_cubic_sums(client, wanted):
     return client.gather(client.map(cubic_sum, sizes))
 """, says=("wrong values", "the argument")),
+            Answer("half the sizes on the cluster, the other half computed here", """
+def cluster_cubic_sums(client, sizes):
+    half = len(sizes) // 2
+    return client.gather(client.map(cubic_sum, sizes[:half])) + [cubic_sum(n) for n in sizes[half:]]
+""", says=("did not come back from the cluster", "computed here")),
         ],
         right=[
             Answer("the hidden solution", """
@@ -45,6 +50,13 @@ def cluster_cubic_sums(client, sizes):
 def cluster_cubic_sums(client, sizes):
     futures = [client.submit(cubic_sum, n) for n in sizes]
     return client.gather(futures)
+"""),
+            Answer("dask.delayed and dask.compute", """
+import dask
+
+
+def cluster_cubic_sums(client, sizes):
+    return list(dask.compute(*[dask.delayed(cubic_sum)(n) for n in sizes]))
 """),
             Answer("the concurrent.futures executor", """
 def cluster_cubic_sums(client, sizes):
@@ -79,6 +91,15 @@ batch_futures = client.gather(client.map(sum_of_squares, {FIVE_THOUSAND}))
 numbers = list(range(20_000))
 batch_futures = client.map(sum_of_squares, [numbers[i:i + 4_999] for i in range(0, len(numbers), 5_000)])
 """, says=("missing or counted twice",)),
+            Answer("the whole list in one batch, three empty batches beside it", """
+numbers = list(range(20_000))
+batch_futures = client.map(sum_of_squares, [numbers, [], [], []])
+""", says=("one of your 4 batches did all the work",)),
+            Answer("the sum computed here and scattered as futures", """
+numbers = list(range(20_000))
+total = sum(x * x for x in numbers)
+batch_futures = client.scatter([total, 0, 0, 0])
+""", says=("not of sum_of_squares tasks", "client.scatter")),
         ],
         right=[
             Answer("the hidden solution", f"""

@@ -133,12 +133,47 @@ def fetch_all(fetch, urls):
     with ThreadPoolExecutor() as executor:
         return executor.map(fetch, urls)
 """, says=("iterator", "list(executor.map")),
+            Answer("the pool run for show, the pages written out here", """
+def fetch_all(fetch, urls):
+    with ThreadPoolExecutor() as executor:
+        list(executor.map(fetch, urls))
+    return [f"<html>{url}</html>" for url in urls]
+""", says=("are not what fetch returned", "made here")),
+            Answer("half the URLs in the pool, the rest in a loop here", """
+def fetch_all(fetch, urls):
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        first = list(executor.map(fetch, urls[:4]))
+    return first + [fetch(url) for url in urls[4:]]
+""", says=("4 of the 8 downloads ran in this thread",)),
+            Answer("multiprocessing's ThreadPool", """
+from multiprocessing.pool import ThreadPool
+
+def fetch_all(fetch, urls):
+    with ThreadPool(8) as pool:
+        return pool.map(fetch, urls)
+""", says=("multiprocessing.pool.ThreadPool", "concurrent.futures.ThreadPoolExecutor")),
+            Answer("a task that waits for another task in a pool of one: deadlock", """
+def fetch_all(fetch, urls):
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        def fetch_via_the_pool(url):
+            return executor.submit(fetch, url).result()
+        return list(executor.map(fetch_via_the_pool, urls))
+""", says=("has waited 3 s with no download finishing", "no thread left to run it")),
         ],
         right=[
             Answer("the hidden solution", """
 def fetch_all(fetch, urls):
     with ThreadPoolExecutor() as executor:
         return list(executor.map(fetch, urls))
+"""),
+            Answer("asyncio.to_thread, which runs in the default ThreadPoolExecutor", """
+import asyncio
+
+def fetch_all(fetch, urls):
+    async def main():
+        return await asyncio.gather(*(asyncio.to_thread(fetch, url) for url in urls))
+    with ThreadPoolExecutor(max_workers=1) as runner:  # a fresh event loop, away from the kernel's own
+        return runner.submit(asyncio.run, main()).result()
 """),
             Answer("submit every URL, then collect in order", """
 def fetch_all(fetch, urls):
