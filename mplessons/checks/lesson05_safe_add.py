@@ -1,15 +1,15 @@
 """Lesson 05, exercise 2: ``safe_add(counter, amount, times)``, run by the check in two processes at once.
 
 The counter the check hands it pauses on every read (:class:`SlowReadCounter`), so that an update not held
-under the lock from read to write is lost on every run, not by luck, and it tallies the writes: one big
-addition, or a lock held around the whole loop (the processes took turns), shows there. Which lock
+under the lock from read to write is lost on every run, not by luck, and it tallies the writes and the times
+its lock was taken: one big addition, or a lock held around the whole loop (the processes took turns), shows
+there, by count rather than by timing (which lock a waiting process gets next is up to the OS). Which lock
 ``safe_add`` takes is read from its code, since a lock made inside the function, or at the top of its
 module, can look right on one start method and lose updates on another.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,9 +29,29 @@ AMOUNT = 3  # safe_add must add `amount`, not 1
 _THREAD_LOCKS = (type(threading.Lock()), type(threading.RLock()))
 
 READ_PAUSE = 50e-6  # seconds a read of the check's counter takes; a race then shows on every run
-TOOK_TURNS = 3
-"""Writer changes (from one process to the other) at or below which two processes took turns with the whole
-loop: with a lock around each ``+=`` there are thousands, on one core as on several."""
+
+
+class _TallyingLock:
+    """The counter's lock as ``counter.get_lock()`` hands it out: each time it is taken counts in the tally."""
+
+    def __init__(self, lock: Any, tally: Any) -> None:
+        self._lock = lock
+        self._tally = tally
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        taken = self._lock.acquire(block, timeout) if timeout is not None else self._lock.acquire(block)
+        if taken:
+            self._tally[1] += 1  # under the lock, so the two processes never add at once
+        return taken
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
 
 class SlowReadCounter(Synchronized):
@@ -40,23 +60,35 @@ class SlowReadCounter(Synchronized):
     Two processes that run ``counter.value += amount`` without holding the lock across it then interleave
     between the read and the write on every run, even on one busy core, so an unlocked update is lost for
     sure, not by luck; one that holds ``counter.get_lock()`` across both makes the other wait, and loses
-    nothing. It is pickled to spawn and forkserver children as itself. ``tally`` (a shared array of three
-    ints) counts the writes made through ``.value`` and the times the writer changed from one process to the
-    other: one big addition instead of ``times`` small ones shows in the first, a lock held around the whole
-    loop (all of one process's writes, then all of the other's) in the second.
+    nothing. It is pickled to spawn and forkserver children as itself. ``tally`` (a shared array of two
+    ints) counts the writes made through ``.value`` and the times the student's code took the lock
+    (``get_lock()``, ``acquire()``, ``with counter:``): one big addition instead of ``times`` small ones shows
+    in the first, a lock held around the whole loop (several writes under one taking) in the second.
     """
 
     def __init__(self, obj: Any, lock: Any, tally: Any) -> None:
         super().__init__(obj, lock)
-        self._tally = tally  # writes, pid of the last writer, writer changes
+        self._tally = tally  # writes, times the student's code took the lock
+        self._student_lock = _TallyingLock(lock, tally)
+        self.acquire = self._student_lock.acquire
+        self.release = self._student_lock.release
+
+    def get_lock(self) -> _TallyingLock:
+        return self._student_lock
+
+    def __enter__(self) -> bool:
+        return self._student_lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._student_lock.release()
 
     @property
     def writes(self) -> int:
         return self._tally[0]
 
     @property
-    def switches(self) -> int:
-        return self._tally[2]
+    def lock_takings(self) -> int:
+        return self._tally[1]
 
     @property
     def value(self) -> int:
@@ -70,9 +102,6 @@ class SlowReadCounter(Synchronized):
         with self._lock:
             self._obj.value = new
             self._tally[0] += 1
-            if self._tally[1] != os.getpid():
-                self._tally[1] = os.getpid()
-                self._tally[2] += 1
 
     def __reduce__(self) -> tuple[Any, ...]:
         assert_spawning(self)
@@ -90,7 +119,7 @@ def _run_twice(fn: Callable[..., Any], times: int, start_method: str | None,
     """Run ``fn(counter, AMOUNT, times)`` in two processes at once; (counter's value, exitcodes, whether one
     hung, the counter itself: its tally of writes)."""
     ctx = context(start_method)
-    counter = SlowReadCounter(ctx.RawValue("i", 0), ctx.RLock(), ctx.RawArray("q", 3))
+    counter = SlowReadCounter(ctx.RawValue("i", 0), ctx.RLock(), ctx.RawArray("q", 2))
     start_line = ctx.Barrier(2)
     processes = [ctx.Process(target=_after_barrier, args=(start_line, fn, counter, AMOUNT, times))
                  for _ in range(2)]
@@ -156,17 +185,17 @@ def _value_problem(value: int, times: int) -> str | None:
 
 def _granularity_problem(counter: SlowReadCounter, times: int) -> str | None:
     """A right count from one big addition, or from a lock held around the whole loop (the processes took
-    turns: a handful of writer changes where a lock around each += gives thousands)."""
+    turns): fewer takings of the lock than writes, where a lock around each ``+=`` is taken once per write."""
     if 0 < counter.writes < 2 * times:
         return tr("safe_add wrote counter.value {writes} times in the two processes, for 2 × {times:,} "
                   "additions: add `amount`, `times` times, one `counter.value += amount` each (one big addition "
                   "of amount * times skips the race between many small updates that this exercise is about)",
                   writes=counter.writes, times=times)
-    if counter.writes >= 2 * times and counter.switches <= TOOK_TURNS:
-        return tr("the count is right, but the two processes took turns: all of one's {times:,} writes came "
-                  "before all of the other's, because the lock was held around the whole loop. Hold "
-                  "counter.get_lock() around each `counter.value += amount` only (section 5: as short as the "
-                  "shared update), so that the processes run side by side", times=times)
+    if counter.writes >= 2 * times and 0 < counter.lock_takings < counter.writes:
+        return tr("the count is right, but the lock was taken {takings:,} times for {writes:,} writes: it was held "
+                  "around the whole loop (or several additions), so the two processes took turns instead of "
+                  "running side by side. Hold counter.get_lock() around each `counter.value += amount` only "
+                  "(section 5: as short as the shared update)", takings=counter.lock_takings, writes=counter.writes)
     return None
 
 
