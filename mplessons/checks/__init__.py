@@ -56,6 +56,19 @@ def is_placeholder(answer: Any) -> bool:
     return answer is PLACEHOLDER or answer is None
 
 
+def function_problem(fn: Any, what: str, name: str | None = None) -> Feedback | None:
+    """The feedback for an exercise's function that is still the placeholder, or is not a function at all.
+
+    ``what`` is how the not-attempted line names it (``"fetch_all(fetch, urls)"``), ``name`` its bare name.
+    """
+    if is_placeholder(fn):
+        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
+    if not callable(fn):
+        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
+                         what=name or what, kind=type(fn).__name__, value=fn))
+    return None
+
+
 # --- "this is the definition you checked before" ---------------------------------------------------------
 
 _rejected: dict[str, str] = {}

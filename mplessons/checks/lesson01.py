@@ -9,7 +9,7 @@ from ..i18n import tr
 from ..lessons_queue import big_result_to_queue
 from ..machine import context
 from ..workloads import cubic_sum
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, function_problem, passed, remembers_rejections
 from . import processes as diagnose
 from .bounded import call_bounded, describe_error, never_raises
 from .observe import Call, Context
@@ -22,15 +22,6 @@ JOIN_CAP = 4.0
 returns within milliseconds."""
 
 EXAMPLE = "ctx.Process(target=labelled_cubic_sum, args=(q, i, n))"
-
-
-def _function_problem(fn: Any, what: str) -> Feedback | None:
-    if is_placeholder(fn):
-        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
-    if not callable(fn):
-        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
-                         what=what, kind=type(fn).__name__, value=fn))
-    return None
 
 
 def unsorted(sizes: list[int]) -> list[int]:
@@ -54,7 +45,7 @@ def _ignored_sizes_problem(ctx: Context, given: list[int], sizes: list[int]) -> 
 @never_raises
 def check_results_in_order(fn: Any, sizes: list[int], start_method: str | None = None) -> Feedback:
     """Exercise 1: ``fn(ctx, sizes)`` starts one process per size, drains a queue, joins, returns in input order."""
-    problem = _function_problem(fn, "results_in_order")
+    problem = function_problem(fn, "results_in_order")
     if problem is not None:
         return problem
     given, sizes = list(sizes), unsorted(sizes)
@@ -110,7 +101,7 @@ def _ex2_join_first(ctx: Context, first_get: Call | None, n_bytes: int) -> str |
 @never_raises
 def check_drained_then_joined(fn: Any, n_bytes: int, start_method: str | None = None) -> Feedback:
     """Exercise 2: ``fn(q, p)`` starts ``p``, reads its big result from ``q`` with a timeout, then joins ``p``."""
-    problem = _function_problem(fn, "drain_then_join")
+    problem = function_problem(fn, "drain_then_join")
     if problem is not None:
         return problem
     ctx = Context(context(start_method), cap=10.0, join_cap=JOIN_CAP)

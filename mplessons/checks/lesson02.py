@@ -11,7 +11,7 @@ from typing import Any
 from ..i18n import tr
 from ..machine import context
 from ..workloads import cubic_sum
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, function_problem, passed, remembers_rejections
 from . import processes as diagnose
 from .bounded import Outcome, call_bounded, describe_error, never_raises
 from .observe import Context
@@ -34,15 +34,6 @@ SLEPT_AFTER = 0.15
 """Exercise 1: seconds between the last fetch's end and the return of a function that joined none of its
 threads, beyond which it waited by a sleep (a wait on the results themselves returns within milliseconds)."""
 CPU_EXAMPLE = "ctx.Process(target=cubic_sum_to_queue, args=(q, n))"
-
-
-def _function_problem(fn: Any, what: str) -> Feedback | None:
-    if is_placeholder(fn):
-        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
-    if not callable(fn):
-        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
-                         what=what, kind=type(fn).__name__, value=fn))
-    return None
 
 
 def _compare(got: Any, expected: list[Any], inputs: list[Any]) -> str | None:
@@ -194,7 +185,7 @@ def _let_threads_end(watch: ProcessWatch) -> None:
 @never_raises
 def check_io_threads(fn: Any) -> Feedback:
     """Exercise 1: ``fn(fetch, values)`` runs ``fetch(v)`` for each value in its own thread, results in order."""
-    problem = _function_problem(fn, "run_in_threads")
+    problem = function_problem(fn, "run_in_threads")
     if problem is not None:
         return problem
     values = list(IO_VALUES)
@@ -245,7 +236,7 @@ def check_cpu_processes(fn: Any, sizes: list[int] | None = None, start_method: s
     serial answer in children (start, get, join, next) as surely as a serial answer here, which shows in this
     process's CPU time.
     """
-    problem = _function_problem(fn, "cubic_sums_in_processes")
+    problem = function_problem(fn, "cubic_sums_in_processes")
     if problem is not None:
         return problem
     sizes = list(CPU_SIZES if sizes is None else sizes)

@@ -15,7 +15,7 @@ from typing import Any
 from ..i18n import tr
 from ..lessons_pool import LINGER, lingering_fragile_square, lingering_square, nap
 from ..machine import context
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, function_problem, passed, remembers_rejections
 from .bounded import Outcome, call_bounded, describe_error, never_raises
 from .observe import Journal
 from .pools import CountedHere, Executor, Pool, reads_recorded
@@ -28,15 +28,6 @@ TIME_LIMIT = 30.0
 
 def _serial_seconds(items: list[Any]) -> float:
     return sum(abs(x) for x in items) * LINGER
-
-
-def _function_problem(fn: Any, what: str) -> Feedback | None:
-    if is_placeholder(fn):
-        return not_attempted(tr("define {what} in the cell above and run it, then run this check", what=what))
-    if not callable(fn):
-        return failed(tr("{what} should be a function (a def with that name), got {kind} {value!r:.60}",
-                         what=what, kind=type(fn).__name__, value=fn))
-    return None
 
 
 def _progress(journal: Journal, tasks: list[Any], finished: str) -> Any:
@@ -119,7 +110,7 @@ def _apply_async_usage(journal: Journal, items: list[Any]) -> str | None:
 @never_raises
 def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 1: ``fn(pool, func, items)`` returns ``[func(x) for x in items]`` using ``pool.apply_async``."""
-    problem = _function_problem(fn, "all_with_apply_async")
+    problem = function_problem(fn, "all_with_apply_async")
     if problem is not None:
         return problem
     items, journal, func, read = list(ASYNC_ITEMS), Journal(), CountedHere(lingering_square), set()
@@ -245,7 +236,7 @@ def _ex2_not_from_futures(result: list[Any], executor: Executor, read: set[int])
 @never_raises
 def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
     """Exercise 2: ``fn(executor, func, items)`` returns each result, or the exception a task raised, in order."""
-    problem = _function_problem(fn, "results_or_errors")
+    problem = function_problem(fn, "results_or_errors")
     if problem is not None:
         return problem
     items, journal, func, read = list(FRAGILE_ITEMS), Journal(), CountedHere(lingering_fragile_square), set()

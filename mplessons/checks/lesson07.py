@@ -20,7 +20,7 @@ from typing import Any
 
 from ..i18n import tr
 from ..lessons_threads import Account
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, function_problem, passed, remembers_rejections
 from .bounded import call_bounded
 
 # --- exercise 2: ThreadPoolExecutor for waiting work ---------------------------------------------------
@@ -116,12 +116,9 @@ def _result_problem(result: Any, expected: list[str]) -> Feedback | None:
 @remembers_rejections("fetch_all")
 def check_fetch_all(fn: Any) -> Feedback:
     """Exercise 1: ``fn(fetch, urls)`` returns ``[fetch(u) for u in urls]``, downloading in a ThreadPoolExecutor."""
-    if is_placeholder(fn):
-        return not_attempted(tr("define {what} in the cell above and run it, then run this check",
-                                what="fetch_all(fetch, urls)"))
-    if not callable(fn):
-        return failed(tr("{what} should be a function, got {kind} {value!r:.60}", what="fetch_all",
-                         kind=type(fn).__name__, value=fn))
+    problem = function_problem(fn, "fetch_all(fetch, urls)", "fetch_all")
+    if problem is not None:
+        return problem
     with _calls_lock:
         _calls.clear()
     expected = [page_for(u) for u in URLS]
@@ -269,12 +266,9 @@ def _round(fn: Callable[..., Any]) -> tuple[Account, int, bool]:
 @remembers_rejections("deposit")
 def check_deposit(fn: Any) -> Feedback:
     """Exercise 2: ``fn(account, amount)`` called from several threads at once never loses a deposit."""
-    if is_placeholder(fn):
-        return not_attempted(tr("define {what} in the cell above and run it, then run this check",
-                                what="deposit(account, amount)"))
-    if not callable(fn):
-        return failed(tr("{what} should be a function, got {kind} {value!r:.60}", what="deposit",
-                         kind=type(fn).__name__, value=fn))
+    problem = function_problem(fn, "deposit(account, amount)", "deposit")
+    if problem is not None:
+        return problem
     problem = _one_at_a_time(fn)
     if problem is not None:
         return problem
