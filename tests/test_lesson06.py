@@ -35,7 +35,7 @@ class FakeFuture(Future):
         return "error" if self.exception() else "finished"
 
 
-def lesson06_square_sum(batch):
+def sum_of_squares(batch):
     return sum(x * x for x in batch)
 
 
@@ -182,10 +182,45 @@ def test_batches_a_rejected_attempt_leaves_no_task_on_the_cluster(client):
     import time
 
     numbers = NUMBERS[:2_000]
-    futures = client.map(lesson06_square_sum, [[x] for x in numbers])
+    futures = client.map(sum_of_squares, [[x] for x in numbers])
     feedback = lesson06.check_batches(futures, numbers)
     assert not feedback and "one task per number" in feedback.message and "cancelled your" in feedback.message
     deadline = time.time() + 10
     while any(client.processing().values()) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(client.processing().values()), "tasks still processing after the check cancelled them"
+
+
+# --- a cluster that runs one task at a time --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_thread_client():
+    """One worker with one thread: tasks finish in the order they were sent, so completion order cannot be
+    told from input order by looking at the results."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def in_completion_order(client, sizes):
+    from dask.distributed import as_completed
+
+    return [future.result() for future in as_completed(client.map(cubic_sum, sizes))]
+
+
+def test_gathered_as_completed_is_rejected_where_it_gives_input_order_by_luck(one_thread_client):
+    feedback = lesson06.check_gathered(in_completion_order, one_thread_client)
+    assert not feedback and "as_completed" in feedback.message and "one task at a time" in feedback.message
+    assert lesson06.check_gathered(map_and_gather, one_thread_client)
+
+
+def test_batches_asks_the_cluster_how_many_workers_it_has(client, one_thread_client):
+    """One batch is right for a cluster that runs one task at a time, and leaves a worker idle on two."""
+    numbers = NUMBERS[:2_000]
+    assert lesson06.check_batches([one_thread_client.submit(sum_of_squares, numbers)], numbers)
+    feedback = lesson06.check_batches([client.submit(sum_of_squares, numbers)], numbers)
+    assert not feedback and "1 batch for 2 workers" in feedback.message, feedback.message
+    feedback = lesson06.check_batches(batched(numbers, 1_000), numbers, workers=4)
+    assert not feedback and "2 batch for 4 workers" in feedback.message, feedback.message

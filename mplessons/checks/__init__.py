@@ -56,6 +56,18 @@ def is_placeholder(answer: Any) -> bool:
     return answer is PLACEHOLDER or answer is None
 
 
+def code_names(fn: Any) -> set[str]:
+    """The global and attribute names that ``fn`` (and the functions nested in it) use: how a check tells which
+    tool an answer reached for where its behaviour cannot (a lock made per call, ``as_completed`` on one worker)."""
+    names: set[str] = set()
+    pending = [fn.__code__] if hasattr(fn, "__code__") else []
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
+
+
 def function_problem(fn: Any, what: str, name: str | None = None) -> Feedback | None:
     """The feedback for an exercise's function that is still the placeholder, or is not a function at all.
 

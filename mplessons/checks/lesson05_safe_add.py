@@ -22,7 +22,7 @@ from ..errors import InteractiveFunctionError
 from ..guard import check_worker
 from ..i18n import tr
 from ..machine import context
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, code_names, failed, is_placeholder, not_attempted, passed, remembers_rejections
 from .watch import stop_process
 
 AMOUNT = 3  # safe_add must add `amount`, not 1
@@ -135,20 +135,9 @@ def _run_twice(fn: Callable[..., Any], times: int, start_method: str | None,
     return counter.get_obj().value, exitcodes, hung, counter
 
 
-def _code_names(fn: Any) -> set[str]:
-    """Global and attribute names that ``fn`` (and functions nested in it) use."""
-    names: set[str] = set()
-    pending = [getattr(fn, "__code__", None)] if hasattr(fn, "__code__") else []
-    while pending:
-        code = pending.pop()
-        names.update(code.co_names)
-        pending.extend(c for c in code.co_consts if hasattr(c, "co_names"))
-    return names
-
-
 def _lock_problem(fn: Any) -> str | None:
     """Which lock ``safe_add`` takes, from its code: one made per call, or one made at module import."""
-    names = _code_names(fn)
+    names = code_names(fn)
     if names & {"Lock", "RLock", "Semaphore", "BoundedSemaphore"}:
         return tr("safe_add makes a new lock every time it runs, so each process holds a lock of its own, which "
                   "protects nothing. Use the counter's own lock: `with counter.get_lock():`")
