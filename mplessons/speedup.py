@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .i18n import tr
 from .machine import usable_cores
 from .runner import BACKENDS, RunResult, max_workers, run_tasks
 from .timing import median
@@ -128,14 +130,18 @@ class SweepResult:
         return [r.seconds for r in self.rows]
 
     def table(self) -> str:
-        """A plain-text table, one line per worker count."""
-        base = "1 worker of the same backend" if self.baseline == "one-worker" else "a serial run"
-        method = f", {self.start_method}" if self.start_method else ""
-        lines = [f"{self.backend} backend{method}, {self.n_items} tasks, {self.cores} usable cores, "
-                 f"median of {self.repeat}; speedup vs {base} ({self.baseline_seconds:.3f} s)",
-                 f"{'workers':>7}  {'seconds':>9}  {'speedup':>8}  {'efficiency':>10}"]
+        """A plain-text table, one line per worker count (in the student's language: ``set_language``)."""
+        base = tr("1 worker of the same backend") if self.baseline == "one-worker" else tr("a serial run")
+        method = tr(", {start_method}", start_method=self.start_method) if self.start_method else ""
+        lines = [tr("{backend} backend{method}, {tasks} tasks, {cores} usable cores, median of {repeat}; speedup vs "
+                    "{base} ({seconds:.3f} s)", backend=self.backend, method=method, tasks=self.n_items,
+                    cores=self.cores, repeat=self.repeat, base=base, seconds=self.baseline_seconds),
+                 "  ".join(_right_aligned(heading, width) for heading, width in
+                           zip((tr("workers"), tr("seconds"), tr("speedup"), tr("efficiency")), (7, 9, 8, 10),
+                               strict=True))]
+        more = tr("  (more workers than cores)")
         for r in self.rows:
-            mark = "  (more workers than cores)" if r.workers > self.cores else ""
+            mark = more if r.workers > self.cores else ""
             lines.append(f"{r.workers:>7}  {r.seconds:>7.3f} s  {r.speedup:>7.2f}×  {r.efficiency:>10.0%}{mark}")
         lines.append(self.fit_text())
         return "\n".join(lines)
@@ -144,12 +150,13 @@ class SweepResult:
         """One line on the Amdahl fit: what it found and how far it holds, or why there is none."""
         if self.serial_fraction is None:
             within = [n for n in self.workers if n <= self.cores]
-            return (f"no Amdahl fit: it needs {MIN_FIT_COUNTS} different worker counts within the {self.cores} "
-                    f"usable cores, this sweep has {len(within)} ({', '.join(map(str, within)) or 'none'})")
-        counts = ", ".join(map(str, self.fit_workers))
-        return (f"Amdahl fit on {counts} workers: serial fraction {self.serial_fraction:.2f}, so the model's "
-                f"ceiling is {_limit(self.serial_fraction)}; a guess beyond {max(self.fit_workers)} workers, "
-                f"where start-up and pickling costs that grow with workers are not measured")
+            return tr("no Amdahl fit: it needs {needed} different worker counts within the {cores} usable cores, "
+                      "this sweep has {count} ({counts})", needed=MIN_FIT_COUNTS, cores=self.cores,
+                      count=len(within), counts=", ".join(map(str, within)) or tr("none"))
+        return tr("Amdahl fit on {counts} workers: serial fraction {fraction:.2f}, so the model's ceiling is "
+                  "{ceiling}; a guess beyond {most} workers, where start-up and pickling costs that grow with "
+                  "workers are not measured", counts=", ".join(map(str, self.fit_workers)),
+                  fraction=self.serial_fraction, ceiling=_limit(self.serial_fraction), most=max(self.fit_workers))
 
     def __str__(self) -> str:
         return self.table()
@@ -161,8 +168,14 @@ class SweepResult:
         printer.text(self.table())
 
 
+def _right_aligned(text: str, width: int) -> str:
+    """``text`` padded on the left to ``width`` columns, a wide (CJK) character counting as two."""
+    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return " " * max(0, width - columns) + text
+
+
 def _limit(f: float) -> str:
-    return "unbounded" if f <= 0 else f"{1 / f:.1f}×"
+    return tr("unbounded") if f <= 0 else f"{1 / f:.1f}×"
 
 
 def fit_counts(workers: Sequence[int], cores: int) -> list[int]:

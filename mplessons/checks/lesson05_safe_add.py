@@ -219,5 +219,5 @@ def check_safe_add(fn: Any, *, times: int = 2_000, start_method: str | None = No
     problem = _lock_problem(fn) or _value_problem(value, times) or _granularity_problem(counter, times)
     if problem:
         return failed(problem)
-    return passed(tr("two processes each added {amount} {times:,} times and the counter reached "
+    return passed(tr("two processes each added {amount} to the counter {times:,} times, and it reached "
                      "{total:,}: nothing lost", amount=AMOUNT, times=times, total=2 * AMOUNT * times))
