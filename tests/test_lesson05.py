@@ -305,3 +305,25 @@ def test_check2_the_same_rejected_function_again_asks_whether_the_cell_ran():
     lesson05.check_safe_add(unsafe_add)
     again = lesson05.check_safe_add(unsafe_add)
     assert "you checked before" in again.message and "first line" in again.message
+
+
+def test_a_first_process_that_ended_early_is_the_answers_fault_only_where_its_code_waited():
+    """On a busy machine the first of two processes started back to back can finish before the second start()
+    returns: that is not the student's mistake. A sleep, a wait on the first, or a long gap is."""
+    from mplessons.checks.watch import Started
+
+    def back_to_back(counter, times):
+        ...
+
+    def with_a_sleep(counter, times):
+        time.sleep(0.05)
+
+    def polls_the_first(counter, times, processes=()):
+        return processes[0].is_alive()
+
+    first, second = Started(None, None, (), {}, started_at=10.0), Started(None, None, (), {}, started_at=10.01)
+    assert not lesson05._waited_between_starts(back_to_back, first, second)
+    assert lesson05._waited_between_starts(with_a_sleep, first, second)
+    assert lesson05._waited_between_starts(polls_the_first, first, second)
+    late = Started(None, None, (), {}, started_at=10.0 + lesson05.DELIBERATE_GAP)
+    assert lesson05._waited_between_starts(back_to_back, first, late)

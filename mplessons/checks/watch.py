@@ -73,6 +73,7 @@ class Started:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     started: int | None = None  # event numbers, in the order things happened
+    started_at: float | None = None  # time.monotonic() when start() was called
     joined: int | None = None  # the first join() that returned with the process finished
     alive_at_return: bool = False
     ended_before: list[Started] = field(default_factory=list)  # processes already ended when this one started
@@ -127,13 +128,14 @@ class ProcessWatch:
         watch = self
 
         def start(self: Any, _original: Callable[..., None] = BaseProcess.start) -> None:
+            called_at = time.monotonic()
             ended = [e for e in watch.processes if e.started is not None and e.obj is not self
                      and e.obj.exitcode is not None]
             _original(self)
             watch._mark(self, "started")
             for entry in watch.processes:
                 if entry.obj is self:
-                    entry.ended_before = ended
+                    entry.ended_before, entry.started_at = ended, called_at
 
         def join(self: Any, timeout: float | None = None, _original: Callable[..., None] = BaseProcess.join) -> None:
             _original(self, timeout)
