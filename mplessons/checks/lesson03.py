@@ -70,7 +70,7 @@ def _computed_here(func: CountedHere, what: str) -> str | None:
 def _ex1_unread(journal: Journal, pool: Pool, read: set[int]) -> str | None:
     """Right values, but not from the tasks: no ``.get()`` on their AsyncResults and no callback."""
     calls = journal.of("apply_async")
-    unread = [r for r, c in zip(pool._results, calls, strict=False)
+    unread = [r for r, c in zip(pool.handed, calls, strict=False)
               if id(r) not in read and c.details["callback"] is None]
     if not unread:
         return None
@@ -119,7 +119,7 @@ def check_apply_async(fn: Any, start_method: str | None = None) -> Feedback:
         pool = Pool(real, journal)
         with reads_recorded(read):
             outcome = call_bounded(fn, (pool, func, list(items)), TIME_LIMIT,
-                                   state=lambda: _progress(journal, pool._results, "ready"))
+                                   state=lambda: _progress(journal, pool.handed, "ready"))
     message = (_stalled(outcome, "all_with_apply_async") or _apply_async_usage(journal, items)
                or _computed_here(func, "all_with_apply_async"))
     if message is None and outcome.error is not None:
@@ -219,12 +219,12 @@ def _ex2_results(result: Any, items: list[Any], journal: Journal) -> str | None:
 
 def _ex2_not_from_futures(result: list[Any], executor: Executor, read: set[int]) -> str | None:
     """Right-looking results that did not come from the futures: unread futures, or exceptions made here."""
-    unread = [f for f in executor._futures if id(f) not in read]
+    unread = [f for f in executor.handed if id(f) not in read]
     if unread:
         return tr("{unread} of your {count} futures were never asked for their outcome (no .result(), .exception() "
                   "or callback): the values you returned were made here. Put in the list what each future.result() "
-                  "returns, or the exception it raises", unread=len(unread), count=len(executor._futures))
-    raised = [f.exception() for f in executor._futures if f.done() and not f.cancelled()]
+                  "returns, or the exception it raises", unread=len(unread), count=len(executor.handed))
+    raised = [f.exception() for f in executor.handed if f.done() and not f.cancelled()]
     made = [i for i, r in enumerate(result) if isinstance(r, BaseException) and not any(r is e for e in raised)]
     if made:
         return tr("the exceptions at positions {positions} were made here, not raised by the tasks: put in the list "
@@ -246,7 +246,7 @@ def check_failures(fn: Any, start_method: str | None = None) -> Feedback:
         executor = Executor(real, journal)
         with reads_recorded(read):
             outcome = call_bounded(fn, (executor, func, list(items)), TIME_LIMIT,
-                                   state=lambda: _progress(journal, executor._futures, "done"))
+                                   state=lambda: _progress(journal, executor.handed, "done"))
     finally:
         real.shutdown(wait=True, cancel_futures=True)  # a rejected attempt leaves no queued tasks behind
     message = (_stalled(outcome, "results_or_errors") or _submit_usage(journal)

@@ -23,12 +23,23 @@ from .watch import patched
 POOL_METHODS = ("apply", "map", "map_async", "imap", "imap_unordered", "starmap", "starmap_async")
 
 
-class Pool:
-    """A ``multiprocessing.pool.Pool`` that records ``apply_async`` and the other ways to hand it tasks."""
+class _Recorded:
+    """A real pool or executor, handed to the student's function, whose task-giving calls go in a journal."""
 
     def __init__(self, real: Any, journal: Journal) -> None:
         self._real, self._journal = real, journal
-        self._results: list[Any] = []
+        self.handed: list[Any] = []  # the AsyncResults or Futures given out so far, in order
+
+    def __repr__(self) -> str:
+        return repr(self._real)
+
+    def _earlier_done(self, ready: str) -> bool:
+        """Whether every task handed out so far had finished (``ready``: its method) when the next one came."""
+        return bool(self.handed) and all(getattr(h, ready)() for h in self.handed)
+
+
+class Pool(_Recorded):
+    """A ``multiprocessing.pool.Pool`` that records ``apply_async`` and the other ways to hand it tasks."""
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -46,9 +57,6 @@ class Pool:
 
         return recorded
 
-    def __repr__(self) -> str:
-        return repr(self._real)
-
     def __enter__(self) -> Pool:
         return self
 
@@ -59,29 +67,22 @@ class Pool:
     def apply_async(self, func: Any, args: Any = (), kwds: Any = None, callback: Any = None,
                     error_callback: Any = None) -> Any:
         call = self._journal.begin("apply_async", self, func=func, args=args, callback=callback,
-                                   earlier_done=bool(self._results) and all(r.ready() for r in self._results))
+                                   earlier_done=self._earlier_done("ready"))
         try:
             result = self._real.apply_async(func, args, kwds or {}, callback, error_callback)
         finally:
             call.end()
-        self._results.append(result)
+        self.handed.append(result)
         return result
 
 
-class Executor:
+class Executor(_Recorded):
     """A ``concurrent.futures`` executor that records ``submit``, ``map`` and ``shutdown``."""
-
-    def __init__(self, real: Any, journal: Journal) -> None:
-        self._real, self._journal = real, journal
-        self._futures: list[Any] = []
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._real, name)
-
-    def __repr__(self) -> str:
-        return repr(self._real)
 
     def __enter__(self) -> Executor:
         return self
@@ -90,13 +91,12 @@ class Executor:
         self.shutdown(wait=True)
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-        call = self._journal.begin("submit", self, func=fn, args=args,
-                                   earlier_done=bool(self._futures) and all(f.done() for f in self._futures))
+        call = self._journal.begin("submit", self, func=fn, args=args, earlier_done=self._earlier_done("done"))
         try:
             future = self._real.submit(fn, *args, **kwargs)
         finally:
             call.end()
-        self._futures.append(future)
+        self.handed.append(future)
         return future
 
     def map(self, fn: Any, *iterables: Any, **kwargs: Any) -> Any:
