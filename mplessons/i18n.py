@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from pathlib import Path
 
 LANG_ENV = "MPLESSONS_LANG"
@@ -99,3 +100,9 @@ def tr(template: str, /, **values: object) -> str:
         if text is template:
             raise
         return template.format(**values)
+
+
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes: a wide (CJK) character counts as two, so that tables of
+    translated labels still line up."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -9,6 +9,7 @@ import sys
 from multiprocessing.context import BaseContext
 from typing import Any
 
+from .i18n import columns, tr
 from .validation import one_of
 
 START_METHOD_ENV = "MPLESSONS_START_METHOD"
@@ -193,17 +194,19 @@ def info_text(details: dict[str, Any] | None = None) -> str:
     rows = [
         ("Python", f"{d['python']} ({d['implementation']}) on {d['platform']}"),
         ("CPU", d["cpu"]),
-        ("Logical cores", f"{d['logical_cores']}  ({d['physical_cores']} physical)"),
-        ("Usable cores", f"{d['usable_cores']}  (affinity and cgroup limits applied)"),
-        ("Start method", f"{d['start_method']}  (Python's default here: {d['python_default_start_method']})"),
-        ("Start methods", ", ".join(d["start_methods"])),
-        ("GIL", "enabled" if d["gil_enabled"] else "disabled (free-threaded)"),
-        ("Free-threaded build", "yes" if d["free_threaded_build"] else "no"),
-        ("Interpreters", "concurrent.interpreters and InterpreterPoolExecutor available" if d["interpreters"]
-         else "no concurrent.interpreters / InterpreterPoolExecutor (Python 3.14+)"),
-        ("Free-threaded Python", d["free_threaded_python"] or f"none found (python3.14t or python3.13t on PATH, "
-                                                             f"or ${FREE_THREADED_ENV})"),
-        ("Packages", packages),
+        (tr("Logical cores"), tr("{logical}  ({physical} physical)", logical=d["logical_cores"],
+                                 physical=d["physical_cores"])),
+        (tr("Usable cores"), tr("{usable}  (affinity and cgroup limits applied)", usable=d["usable_cores"])),
+        (tr("Start method"), tr("{method}  (Python's default here: {default})", method=d["start_method"],
+                                default=d["python_default_start_method"])),
+        (tr("Start methods"), ", ".join(d["start_methods"])),
+        ("GIL", tr("enabled") if d["gil_enabled"] else tr("disabled (free-threaded)")),
+        (tr("Free-threaded build"), tr("yes") if d["free_threaded_build"] else tr("no")),
+        (tr("Interpreters"), tr("concurrent.interpreters and InterpreterPoolExecutor available") if d["interpreters"]
+         else tr("no concurrent.interpreters / InterpreterPoolExecutor (Python 3.14+)")),
+        (tr("Free-threaded Python"), d["free_threaded_python"] or tr(
+            "none found (python3.14t or python3.13t on PATH, or ${variable})", variable=FREE_THREADED_ENV)),
+        (tr("Packages"), packages),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}} : {v}" for k, v in rows)
+    width = max(columns(k) for k, _ in rows)
+    return "\n".join(k + " " * (width - columns(k)) + f" : {v}" for k, v in rows)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .i18n import tr
+from .i18n import columns, tr
 from .machine import usable_cores
 from .runner import BACKENDS, RunResult, max_workers, run_tasks
 from .timing import median
@@ -170,8 +169,7 @@ class SweepResult:
 
 def _right_aligned(text: str, width: int) -> str:
     """``text`` padded on the left to ``width`` columns, a wide (CJK) character counting as two."""
-    columns = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return " " * max(0, width - columns) + text
+    return " " * max(0, width - columns(text)) + text
 
 
 def _limit(f: float) -> str:

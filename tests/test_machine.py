@@ -113,3 +113,14 @@ def test_info_names_a_free_threaded_python_found_and_survives_a_bad_variable(mon
     monkeypatch.setenv("PATH", str(tmp_path))
     assert mplessons.info()["free_threaded_python"] is None
     assert "none found" in info_text()
+
+
+def test_info_text_speaks_the_students_language_and_its_columns_line_up(monkeypatch):
+    """The zh twins print it: labels translated, and the colons in one column although CJK characters are
+    two columns wide."""
+    from mplessons.i18n import columns
+
+    monkeypatch.setenv("MPLESSONS_LANG", "zh")
+    lines = info_text().splitlines()
+    assert any(line.startswith("可用核心") for line in lines), lines
+    assert len({columns(line.split(" : ")[0]) for line in lines}) == 1, lines
