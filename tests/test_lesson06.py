@@ -224,3 +224,26 @@ def test_batches_asks_the_cluster_how_many_workers_it_has(client, one_thread_cli
     assert not feedback and "1 batch for 2 workers" in feedback.message, feedback.message
     feedback = lesson06.check_batches(batched(numbers, 1_000), numbers, workers=4)
     assert not feedback and "2 batch for 4 workers" in feedback.message, feedback.message
+
+
+# --- the batches themselves, asked of the scheduler ----------------------------------------------------
+
+
+def test_batches_that_leave_out_the_zero_are_rejected_though_the_sum_is_right(client):
+    """0 squared is 0: only the batches show that a slicing off by one at the start dropped it."""
+    numbers = NUMBERS[:2_000]
+    futures = client.map(sum_of_squares, [numbers[i + 1:i + 501] for i in range(0, len(numbers), 500)])
+    feedback = lesson06.check_batches(futures, numbers)
+    assert not feedback and "leave out 1 number(s)" in feedback.message and "first: 0" in feedback.message
+
+
+def test_batches_with_one_that_holds_nearly_everything_are_rejected(client):
+    numbers = NUMBERS[:2_000]
+    feedback = lesson06.check_batches(client.map(sum_of_squares, [numbers[:-1], numbers[-1:]]), numbers)
+    assert not feedback and "largest batch holds 1,999" in feedback.message, feedback.message
+
+
+def test_batches_of_scattered_slices_are_judged_by_their_total(client):
+    numbers = NUMBERS[:2_000]
+    assert lesson06.check_batches(client.map(sum_of_squares, client.scatter([numbers[:1_000], numbers[1_000:]])),
+                                  numbers)

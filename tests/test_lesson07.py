@@ -24,7 +24,7 @@ from support import NOTEBOOKS, other_pythons
 
 import mplessons
 from mplessons import free_threading
-from mplessons.checks import lesson07
+from mplessons.checks import deposit_probe, lesson07
 from mplessons.lessons_threads import Account, hash_stream
 from mplessons.machine import interpreters_available
 from mplessons.workloads import cubic_sum
@@ -196,6 +196,39 @@ def test_check_deposit_names_the_mistake(answer, says):
     message = lesson07.check_deposit(answer).message
     for words in says:
         assert words in message, message
+
+
+def re_reading_deposit(account, amount):
+    account.read()  # a read outside the lock is harmless when the balance is read again inside it
+    with balance_lock:
+        account.write(account.read() + amount)
+
+
+@pytest.mark.parametrize("answer", [locked_deposit, rlock_deposit, re_reading_deposit])
+def test_the_paused_deposit_probe_loses_nothing_with_one_lock(answer):
+    assert deposit_probe.lost_in_the_window(answer) == 0
+
+
+@pytest.mark.parametrize("answer", [unlocked_deposit, read_locked_only_deposit, lock_per_call_deposit])
+def test_the_paused_deposit_probe_loses_a_deposit_without_one_lock(answer):
+    assert deposit_probe.lost_in_the_window(answer) in (deposit_probe.FIRST, deposit_probe.SECOND)
+
+
+def test_check_deposit_rejects_a_lock_free_deposit_whose_rounds_lost_nothing_by_luck(monkeypatch):
+    """The rounds depend on timing (a lock-free answer that sleeps before reading loses little, sometimes
+    nothing); the paused probe does not."""
+
+    def lucky_round(fn):
+        account, expected = Account(0), lesson07.THREADS * lesson07.DEPOSITS
+        account.reads = account.writes = expected
+        account._balance = expected
+        return account, expected, True
+
+    monkeypatch.setattr(lesson07, "_round", lucky_round)
+    message = lesson07.check_deposit(unlocked_deposit).message
+    for words in ("by luck of timing", "paused one deposit", "around the read and the write together"):
+        assert words in message, message
+    assert lesson07.check_deposit(locked_deposit)
 
 
 def test_check_deposit_reports_an_error_of_the_students_function():

@@ -7,6 +7,7 @@ module imports without dask installed.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from numbers import Integral
 from typing import Any
@@ -175,6 +176,56 @@ def _cluster_threads(client: Any, default: int = 2) -> int:
         return default
 
 
+def task_batches(dask_scheduler: Any, keys: list[str]) -> list[list[int] | None]:
+    """Run on the scheduler: the one argument each task was given, where it is a list or array of numbers (None
+    for data sent with client.scatter, which the spec only names, or a spec of another shape)."""
+    batches: list[list[int] | None] = []
+    for key in keys:
+        args = getattr(getattr(dask_scheduler.tasks.get(key), "run_spec", None), "args", None)
+        arg = args[0] if isinstance(args, tuple) and len(args) == 1 else None
+        try:
+            batches.append([int(x) for x in arg] if hasattr(arg, "__len__") and not isinstance(arg, str) else None)
+        except (TypeError, ValueError):
+            batches.append(None)
+    return batches
+
+
+def _batch_inputs(futures: Sequence[Any]) -> list[list[int]] | None:
+    """The numbers each future's task was given, asked of the scheduler; None where it cannot say (stand-in
+    futures, scattered data, a scheduler without mplessons): then only the total is judged."""
+    try:
+        client = futures[0].client
+        batches = client.run_on_scheduler(task_batches, keys=[f.key for f in futures])
+    except Exception:  # noqa: BLE001 - no scheduler to ask: judge by the total alone
+        return None
+    if not isinstance(batches, list) or len(batches) != len(futures) or any(b is None for b in batches):
+        return None
+    return batches
+
+
+def _coverage_problem(batches: list[list[int]], numbers: Sequence[int]) -> str | None:
+    """Numbers left out or counted twice by the slicing; a left-out 0 changes no sum of squares, so only the
+    batches themselves show it."""
+    wanted, got = Counter(int(x) for x in numbers), Counter(x for batch in batches for x in batch)
+    if got == wanted:
+        return None
+    missing, extra = wanted - got, got - wanted
+    return tr("your batches leave out {missing:,} number(s) of `numbers` (first: {first}) and hold {extra:,} "
+              "more than once or from elsewhere: some numbers are missing or counted twice, check the slicing at the "
+              "ends. Slices numbers[i:i + size] for i in range(0, len(numbers), size) cover each number once",
+              missing=sum(missing.values()), first=min(missing) if missing else "-", extra=sum(extra.values()))
+
+
+def _uneven_problem(batches: list[list[int]], n: int, workers: int) -> str | None:
+    """One batch much larger than a fair share (n / workers): its worker works while the others wait."""
+    largest = max((len(b) for b in batches), default=0)
+    if largest <= 1.5 * n / max(1, min(workers, len(batches))):
+        return None
+    return tr("your largest batch holds {largest:,} of the {n:,} numbers: its worker does most of the work while "
+              "the others wait. Make the batches about the same size, slices of len(numbers) // batch_count",
+              largest=largest, n=n)
+
+
 def check_batches(futures: Any, numbers: Sequence[int], workers: int | None = None) -> Feedback:
     """Exercise 2: tiny tasks sent in batches: a list of futures, each the sum of squares of one batch.
     ``workers`` (how many tasks the cluster runs at once) is asked of the futures' cluster if not given."""
@@ -224,6 +275,11 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int | None = No
         return failed(tr("one of your {count} batches did all the work (its sum is the whole total) and the others "
                          "had nothing to do: split `numbers` itself into slices, one per batch, so that every "
                          "worker gets a share", count=len(futures)))
+    batches = _batch_inputs(futures)
+    problem = (_coverage_problem(batches, numbers) or _uneven_problem(batches, n, workers)
+               if batches is not None else None)
+    if problem:
+        return failed(problem)
     if total != expected:
         hint = tr(" (some numbers are missing or counted twice: check the slicing at the ends)") if total else ""
         return failed(tr("the batches add up to {total}, expected {expected}{hint}", total=total, expected=expected,

@@ -22,6 +22,7 @@ from ..i18n import tr
 from ..lessons_threads import Account
 from . import Feedback, failed, function_problem, passed, remembers_rejections
 from .bounded import call_bounded
+from .deposit_probe import FIRST, SECOND, lost_in_the_window
 
 # --- exercise 2: ThreadPoolExecutor for waiting work ---------------------------------------------------
 
@@ -300,5 +301,13 @@ def check_deposit(fn: Any) -> Feedback:
                          "between account.read() and account.write() another thread read the same old balance. Hold "
                          "one threading.Lock, created once outside deposit, around the read and the write together",
                          lost=lost_total, deposited=deposited, threads=THREADS))
+    lost = lost_in_the_window(fn, CALL_TIMEOUT)
+    if lost:
+        return failed(tr("{threads} threads at once lost nothing this time, by luck of timing, but deposits without "
+                         "one lock can be lost: the check paused one deposit between its account.read() and its "
+                         "account.write(), a second deposit read the same old balance meanwhile, and {lost} of the "
+                         "{deposited} deposited was lost. Hold one threading.Lock, created once outside deposit, "
+                         "around the read and the write together", threads=THREADS, lost=lost,
+                         deposited=FIRST + SECOND))
     return passed(tr("{threads} threads made {deposits} deposits at once, {rounds} times, and none was lost",
                      threads=THREADS, deposits=THREADS * DEPOSITS, rounds=done_rounds))

@@ -100,6 +100,14 @@ numbers = list(range(20_000))
 total = sum(x * x for x in numbers)
 batch_futures = client.scatter([total, 0, 0, 0])
 """, says=("not of sum_of_squares tasks", "client.scatter")),
+            Answer("slices that start one late: the 0 is left out, and 0 squared changes no sum", """
+numbers = list(range(20_000))
+batch_futures = client.map(sum_of_squares, [numbers[i + 1:i + 5_001] for i in range(0, len(numbers), 5_000)])
+""", says=("leave out 1 number(s)", "first: 0", "slicing at the ends")),
+            Answer("all but the last number in one batch, the last alone", """
+numbers = list(range(20_000))
+batch_futures = client.map(sum_of_squares, [numbers[:-1], numbers[-1:]])
+""", says=("largest batch holds 19,999", "about the same size")),
         ],
         right=[
             Answer("the hidden solution", f"""
@@ -115,6 +123,11 @@ batch_futures = client.map(sum_of_squares, np.array_split(numbers, 8))
             Answer("every fourth number, four ways", """
 numbers = list(range(20_000))
 batch_futures = client.map(sum_of_squares, [numbers[start::4] for start in range(4)])
+"""),
+            Answer("submit per batch in a loop, the slices scattered first", """
+numbers = list(range(20_000))
+halves = client.scatter([numbers[:10_000], numbers[10_000:]])
+batch_futures = [client.submit(sum_of_squares, half) for half in halves]
 """),
         ],
     ),

@@ -56,6 +56,21 @@ def deposit(account, amount):
     with two_at_a_time:
         account.write(account.read() + amount)
 """, says=("lost",)),
+            Answer("no lock, a sleep before each deposit to keep the threads apart (loses little, by chance)", """
+import time
+
+def deposit(account, amount):
+    time.sleep(0.002 * amount)
+    account.write(account.read() + amount)
+""", says=("lost", "around the read and the write together")),
+            Answer("the lock only around the write", """
+lock = threading.Lock()
+
+def deposit(account, amount):
+    balance = account.read()
+    with lock:
+        account.write(balance + amount)
+""", says=("lost", "around the read and the write together")),
         ],
         right=[
             Answer("the hidden solution", """
@@ -75,6 +90,33 @@ def deposit(account, amount):
         account.write(account.read() + amount)
     finally:
         lock.release()
+"""),
+            Answer("a multiprocessing.Lock works between threads too", """
+import multiprocessing
+
+one_at_a_time = multiprocessing.Lock()
+
+def deposit(account, amount):
+    with one_at_a_time:
+        account.write(account.read() + amount)
+"""),
+            Answer("one thread owns the account, deposits handed to it through a queue.Queue", """
+import queue
+
+requests = queue.Queue()
+
+def teller():
+    while True:
+        account, amount, done = requests.get()
+        account.write(account.read() + amount)
+        done.set()
+
+threading.Thread(target=teller, daemon=True).start()
+
+def deposit(account, amount):
+    done = threading.Event()
+    requests.put((account, amount, done))
+    done.wait()
 """),
         ],
     ),
