@@ -244,7 +244,7 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int | None = No
     if workers is None:
         workers = _cluster_threads(getattr(futures[0], "client", None)) if futures else 2
     if len(futures) >= n:
-        return failed(tr("{count} tasks for {n} numbers: one task per number is the overhead we measured; "
+        return failed(tr("{count:,} tasks for {n:,} numbers: one task per number is the overhead we measured; "
                          "group the numbers into a few batches{cancelled}", count=len(futures), n=n,
                          cancelled=_cancelled(futures)))
     if len(futures) > MAX_BATCHES:
@@ -284,5 +284,5 @@ def check_batches(futures: Any, numbers: Sequence[int], workers: int | None = No
         hint = tr(" (some numbers are missing or counted twice: check the slicing at the ends)") if total else ""
         return failed(tr("the batches add up to {total}, expected {expected}{hint}", total=total, expected=expected,
                          hint=hint))
-    return passed(tr("the sum of {n} squares from {count} tasks instead of {n}: batching pays the "
+    return passed(tr("the sum of {n:,} squares from {count:,} tasks instead of {n:,}: batching pays the "
                      "overhead once per batch", n=n, count=len(futures)))

@@ -116,7 +116,7 @@ def _result_problem(result: Any, expected: list[str]) -> Feedback | None:
 
 @remembers_rejections("fetch_all")
 def check_fetch_all(fn: Any) -> Feedback:
-    """Exercise 1: ``fn(fetch, urls)`` returns ``[fetch(u) for u in urls]``, downloading in a ThreadPoolExecutor."""
+    """Exercise 2: ``fn(fetch, urls)`` returns ``[fetch(u) for u in urls]``, downloading in a ThreadPoolExecutor."""
     problem = function_problem(fn, "fetch_all(fetch, urls)", "fetch_all")
     if problem is not None:
         return problem
@@ -266,7 +266,7 @@ def _round(fn: Callable[..., Any]) -> tuple[Account, int, bool]:
 
 @remembers_rejections("deposit")
 def check_deposit(fn: Any) -> Feedback:
-    """Exercise 2: ``fn(account, amount)`` called from several threads at once never loses a deposit."""
+    """Exercise 1: ``fn(account, amount)`` called from several threads at once never loses a deposit."""
     problem = function_problem(fn, "deposit(account, amount)", "deposit")
     if problem is not None:
         return problem

@@ -110,24 +110,30 @@ batch_futures = client.map(sum_of_squares, [numbers[:-1], numbers[-1:]])
 """, says=("largest batch holds 19,999", "about the same size")),
         ],
         right=[
-            Answer("the hidden solution", f"""
+            Answer("the hidden solution", """
 numbers = list(range(20_000))
-batch_futures = client.map(sum_of_squares, {FIVE_THOUSAND})
+
+workers = sum(client.nthreads().values())
+batch_size = -(-len(numbers) // workers)
+batches = [numbers[i:i + batch_size] for i in range(0, len(numbers), batch_size)]
+batch_futures = client.map(sum_of_squares, batches)
 """),
-            Answer("numpy.array_split into 8", """
+            Answer("numpy.array_split, two batches per worker", """
 import numpy as np
 
 numbers = list(range(20_000))
-batch_futures = client.map(sum_of_squares, np.array_split(numbers, 8))
+batch_futures = client.map(sum_of_squares, np.array_split(numbers, 2 * sum(client.nthreads().values())))
 """),
-            Answer("every fourth number, four ways", """
+            Answer("every n-th number, one batch per worker", """
 numbers = list(range(20_000))
-batch_futures = client.map(sum_of_squares, [numbers[start::4] for start in range(4)])
+n = sum(client.nthreads().values())
+batch_futures = client.map(sum_of_squares, [numbers[start::n] for start in range(n)])
 """),
             Answer("submit per batch in a loop, the slices scattered first", """
 numbers = list(range(20_000))
-halves = client.scatter([numbers[:10_000], numbers[10_000:]])
-batch_futures = [client.submit(sum_of_squares, half) for half in halves]
+n = sum(client.nthreads().values())
+slices = client.scatter([numbers[start::n] for start in range(n)])
+batch_futures = [client.submit(sum_of_squares, part) for part in slices]
 """),
         ],
     ),
