@@ -8,6 +8,7 @@ project notes on browser testing (JupyterLab 4.6, ipywidgets 8, Playwright for P
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -172,7 +173,9 @@ class LabServer:
             try:
                 self.api("GET", "/api/status", timeout=2)
                 return True
-            except (OSError, urllib.error.URLError):
+            except (OSError, urllib.error.URLError, http.client.HTTPException):
+                # HTTPException: something else answered on the port (a kernel's ZeroMQ socket that bound it
+                # between free_port() and jupyter's bind): jupyter will exit with "already in use", and we retry
                 time.sleep(0.25)
         return False
 

@@ -183,3 +183,34 @@ def test_speedup_lab_slider(lab: LabPage, notebook, path: Path) -> None:
         lab.screenshot(RESULTS / f"{path.stem}.png")
         if cell is not None:
             cell.screenshot(path=str(RESULTS / f"{path.stem}-speedup-lab.png"))
+
+
+def test_a_port_taken_by_something_that_is_not_http_is_waited_out(tmp_path: Path):
+    """Between free_port() and jupyter's bind, another process (a kernel's ZeroMQ socket) may take the port; our
+    readiness probe then talks to it and gets no HTTP. That must count as "not ready", so that start() sees
+    jupyter exit with "already in use" and retries, instead of failing with http.client.BadStatusLine."""
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def answer_like_zeromq() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.sendall(b"\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f")  # a ZMTP greeting, not HTTP
+
+    threading.Thread(target=answer_like_zeromq, daemon=True).start()
+    server = LabServer(root=tmp_path, work=tmp_path)
+    server.port = listener.getsockname()[1]
+    server.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])  # a jupyter that gives up
+    try:
+        assert server._wait_ready(timeout=10) is False
+    finally:
+        server.proc.wait()
+        listener.close()
