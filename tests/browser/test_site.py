@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import json
 import shlex
+import shutil
 import subprocess
 import threading
 import time
@@ -52,6 +53,17 @@ from sitedriver import (
 pytestmark = pytest.mark.browser
 
 
+def private_copy_of_the_site_sources(into: Path) -> Path:
+    """What `make site` reads (site/, notebooks/, tools/, README.md), copied: each edition stages its lessons
+    inside its Sphinx project (site/zh/lessons/), and a build in the working tree met a staged notebook gone
+    (FileNotFoundError) while the rest of the suite ran beside it. A copy is this build's alone."""
+    skip = shutil.ignore_patterns("_build", "__pycache__", ".ipynb_checkpoints")
+    for folder in ("site", "notebooks", "tools"):
+        shutil.copytree(ROOT / folder, into / folder, ignore=skip)
+    shutil.copy2(ROOT / "README.md", into / "README.md")
+    return into
+
+
 @pytest.fixture(scope="module")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme") if importlib.util.find_spec(name) is None]
@@ -59,8 +71,9 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         message = f"the website needs {missing}: pip install -e '.[docs]' (make test installs it)"
         pytest.fail(message) if in_ci() else pytest.skip(message)
     out = tmp_path_factory.mktemp("site") / "html"
+    source = private_copy_of_the_site_sources(tmp_path_factory.mktemp("site-source"))
     for command in site_commands(out):
-        build = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        build = subprocess.run(command, cwd=source, capture_output=True, text=True, timeout=300)
         assert build.returncode == 0, f"{shlex.join(command)} failed:\n{build.stdout[-3000:]}\n{build.stderr[-5000:]}"
         assert not build.stderr.strip(), f"{shlex.join(command)} printed warnings:\n{build.stderr[-5000:]}"
     return out
