@@ -68,6 +68,12 @@ def code_names(fn: Any) -> set[str]:
     return names
 
 
+def not_a_function(name: str, answer: Any) -> Feedback:
+    """The feedback for an exercise's answer, named ``name``, that should be a function and is not."""
+    return failed(tr("`{name}` should be a function, got {kind} {value!r:.60}", name=name,
+                     kind=type(answer).__name__, value=answer))
+
+
 def function_problem(fn: Any, what: str, name: str | None = None) -> Feedback | None:
     """The feedback for an exercise's function that is still the placeholder, or is not a function at all.
 

@@ -20,7 +20,7 @@ from typing import Any
 from ..i18n import N_, tr
 from ..lessons_toolkit import Connection, price_of
 from ..machine import context
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 
 KEYS = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8]
 WORKERS = 2
@@ -185,8 +185,7 @@ def _judge(answer: tuple[Any, Any, Any], start_method: str | None) -> Feedback:
             return not_attempted(tr("define {names} in a %%worker_module cell, then run this check",
                                     names=", ".join(names)))
         if not callable(fn):
-            return failed(tr("`{name}` should be a function, got {kind} {value!r:.60}", name=name,
-                             kind=type(fn).__name__, value=fn))
+            return not_a_function(name, fn)
     run_lookups, open_connection, lookup = answer
     for fn, name in ((open_connection, "open_connection"), (lookup, "lookup")):
         problem = importable_problem(fn, f"`{name}`")

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..i18n import tr
 from ..lessons_shared import fill_row, row_values
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 from .bounded import call_bounded, describe_error
 from .lesson04_sums import check_row_sums
 from .watch import ProcessWatch, Started, is_untouched
@@ -227,7 +227,7 @@ def check_grid(fill_grid: Any, *, timeout: float = TIMEOUT) -> Feedback:
     if is_placeholder(fill_grid) or is_untouched(fill_grid):
         return not_attempted(tr("write fill_grid(rows, cols): one process per row, then return the 2-D view"))
     if not callable(fill_grid):
-        return failed(tr("`fill_grid` should be a function, got {kind}", kind=type(fill_grid).__name__))
+        return not_a_function("fill_grid", fill_grid)
     for shape in GRID_SHAPES:
         problem = _grid_attempt(fill_grid, shape, timeout)
         if problem:

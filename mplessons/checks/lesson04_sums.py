@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..i18n import tr
-from . import Feedback, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 from .bounded import call_bounded, describe_error
 from .pool_watch import PoolCall, PoolWatch, TaskFailed
 from .shm_safety import SegmentWatch, drop_dead_views
@@ -231,7 +231,7 @@ def check_row_sums(shared_row_sums: Any, *, timeout: float = TIMEOUT) -> Feedbac
                              note=_dead_view_note(dropped)))
         return not_attempted(tr("write shared_row_sums(data): sums from pool workers that attach by name"))
     if not callable(shared_row_sums):
-        return failed(tr("`shared_row_sums` should be a function, got {kind}", kind=type(shared_row_sums).__name__))
+        return not_a_function("shared_row_sums", shared_row_sums)
     note = tr(" Also: {note}.", note=_dead_view_note(dropped)) if dropped else ""
     for data in ARRAYS:
         problem = _attempt(shared_row_sums, data, timeout)

@@ -15,7 +15,7 @@ from typing import Any
 from ..i18n import tr
 from ..lessons_locks import add_many, add_many_get_lock
 from ..machine import context
-from . import Feedback, code_names, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, code_names, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 from .bounded import call_bounded, describe_error
 from .lesson05_safe_add import check_safe_add
 from .watch import ProcessWatch, Started, is_untouched
@@ -142,7 +142,7 @@ def check_race_fixed(locked_count: Any, *, times: int = 20_000, start_method: st
     if is_placeholder(locked_count) or is_untouched(locked_count):
         return not_attempted(tr("write locked_count(counter, times): two processes, one Lock, then counter.value"))
     if not callable(locked_count):
-        return failed(tr("`locked_count` should be a function, got {kind}", kind=type(locked_count).__name__))
+        return not_a_function("locked_count", locked_count)
     counter = context(start_method).Value("i", START)
     with ProcessWatch() as watch:
         outcome = call_bounded(locked_count, (counter, times), timeout)

@@ -22,7 +22,7 @@ from ..errors import InteractiveFunctionError
 from ..guard import check_worker
 from ..i18n import tr
 from ..machine import context
-from . import Feedback, code_names, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, code_names, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 from .watch import stop_process
 
 AMOUNT = 3  # safe_add must add `amount`, not 1
@@ -195,7 +195,7 @@ def check_safe_add(fn: Any, *, times: int = 2_000, start_method: str | None = No
     if is_placeholder(fn):
         return not_attempted(tr("write safe_add(counter, amount, times) in a %%worker_module cell"))
     if not callable(fn):
-        return failed(tr("`safe_add` should be a function, got {kind}", kind=type(fn).__name__))
+        return not_a_function("safe_add", fn)
     if getattr(fn, "__module__", None) == "__main__" and "<" not in fn.__qualname__:
         return failed(tr("`safe_add` is defined in a plain notebook cell, which child processes cannot import "
                          "under spawn or forkserver (under fork it works only by luck): define it in a cell that "

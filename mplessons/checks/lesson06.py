@@ -14,7 +14,7 @@ from typing import Any
 
 from ..i18n import tr
 from ..workloads import cubic_sum
-from . import Feedback, code_names, failed, is_placeholder, not_attempted, passed, remembers_rejections
+from . import Feedback, code_names, failed, is_placeholder, not_a_function, not_attempted, passed, remembers_rejections
 from .bounded import call_bounded, describe_error
 from .watch import is_untouched
 
@@ -104,8 +104,7 @@ def check_gathered(cluster_cubic_sums: Any, client: Any, *, timeout: float = TIM
     if is_placeholder(cluster_cubic_sums) or is_untouched(cluster_cubic_sums):
         return not_attempted(tr("write cluster_cubic_sums(client, sizes) with client.map and client.gather"))
     if not callable(cluster_cubic_sums):
-        return failed(tr("`cluster_cubic_sums` should be a function, got {kind}",
-                         kind=type(cluster_cubic_sums).__name__))
+        return not_a_function("cluster_cubic_sums", cluster_cubic_sums)
     from .dask_watch import DaskWatch  # here: this module imports without dask
 
     if getattr(client, "status", None) != "running":
