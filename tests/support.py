@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import multiprocessing
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -122,6 +123,13 @@ def process_command(p) -> str:
         return " ".join(p.cmdline())[:160]
     except Exception:  # noqa: BLE001 - it may have exited meanwhile
         return "?"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (another process may still take it before you bind it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def is_alive(p) -> bool:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 import workers_for_tests as w
-from support import process_command, stray_processes
+from support import free_port, process_command, stray_processes
 
 import mplessons
 from mplessons import dask_backend, run_tasks, workloads
@@ -141,14 +140,8 @@ def test_without_dask_the_error_says_how_to_install_it(monkeypatch, no_scheduler
         run_tasks(workloads.square, [1], backend="dask")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_missing_scheduler_is_a_clear_error_within_10_s(monkeypatch):
-    monkeypatch.setenv(dask_backend.SCHEDULER_ENV, f"tcp://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv(dask_backend.SCHEDULER_ENV, f"tcp://127.0.0.1:{free_port()}")
     started = time.perf_counter()
     with pytest.raises(ConnectionError, match="could not reach a dask scheduler at tcp://127.0.0.1:") as info:
         run_tasks(workloads.square, [1], backend="dask")
@@ -174,7 +167,7 @@ def test_scheduler_is_refused_for_other_backends():
 def real_cluster(monkeypatch):
     """`dask scheduler` and two `dask worker` processes on 127.0.0.1; all stopped afterwards, even on failure."""
     dask_backend.close()
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = [sys.executable, "-m", "dask"]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}

@@ -17,13 +17,12 @@ from labdriver import (
     NOTEBOOKS,
     LabPage,
     LabServer,
-    _alive,
-    _cmd,
     descendants,
     find_chromium,
     in_ci,
     kill_all,
 )
+from support import is_alive, process_command
 
 # pids this module's fixtures own on purpose: the Lab server (its kernels must still end after each test) and the
 # Playwright driver with its Chromium processes.
@@ -96,9 +95,10 @@ def lab(lab_server: LabServer, chromium_path: str):
             pw.stop()
             for p in driver:
                 _OWNED.pop(p.pid, None)
-            psutil.wait_procs([p for p in family if _alive(p)], timeout=10)
+            psutil.wait_procs([p for p in family if is_alive(p)], timeout=10)
             killed = kill_all(family)
-        assert not killed, f"browser processes outlived Playwright and had to be killed: {[_cmd(p) for p in killed]}"
+        assert not killed, ("browser processes outlived Playwright and had to be killed: "
+                            f"{[process_command(p) for p in killed]}")
 
 
 @pytest.fixture
@@ -131,18 +131,18 @@ def _no_stray_children():
     deadline = time.time() + 10
     while (stray := _stray()) and time.time() < deadline:
         time.sleep(0.1)
-    assert not stray, f"test left processes behind: {[(p.pid, _cmd(p)) for p in stray]}"
+    assert not stray, f"test left processes behind: {[(p.pid, process_command(p)) for p in stray]}"
 
 
 def _stray() -> list[psutil.Process]:
     found: list[psutil.Process] = []
     for child in psutil.Process().children():
-        role, cmd = _OWNED.get(child.pid), _cmd(child)
+        role, cmd = _OWNED.get(child.pid), process_command(child)
         if role == "browser" or "resource_tracker" in cmd:
             continue
         if role == "server" or "forkserver" in cmd:
             found.extend(descendants(child.pid))
-        elif _alive(child):
+        elif is_alive(child):
             found.extend([child, *descendants(child.pid)])
     return found
 

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from support import free_port, is_alive, process_command
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -71,36 +71,16 @@ def find_chromium() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _alive(p: psutil.Process) -> bool:
-    try:
-        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _cmd(p: psutil.Process) -> str:
-    try:
-        return " ".join(p.cmdline())[:160]
-    except psutil.Error:
-        return "?"
-
-
 def descendants(pid: int) -> list[psutil.Process]:
     try:
-        return [p for p in psutil.Process(pid).children(recursive=True) if _alive(p)]
+        return [p for p in psutil.Process(pid).children(recursive=True) if is_alive(p)]
     except psutil.Error:
         return []
 
 
 def kill_all(procs: list[psutil.Process], grace: float = 5) -> list[psutil.Process]:
     """Terminate, then kill; return those that were still alive when we came (for the error message)."""
-    left = [p for p in procs if _alive(p)]
+    left = [p for p in procs if is_alive(p)]
     for p in left:
         with contextlib.suppress(psutil.Error):
             p.terminate()
@@ -210,7 +190,7 @@ class LabServer:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=10)
-        return [f"{p.pid} {_cmd(p)}" for p in kill_all(family)]
+        return [f"{p.pid} {process_command(p)}" for p in kill_all(family)]
 
 
 # --- JavaScript run in the Lab page (window.jupyterapp comes from --LabApp.expose_app_in_browser) ---------------

@@ -11,7 +11,8 @@ from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 
 import psutil
-from labdriver import NOTEBOOKS, ROOT, _alive, _cmd, descendants
+from labdriver import NOTEBOOKS, ROOT, descendants
+from support import is_alive, process_command
 
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "site"))
@@ -113,8 +114,8 @@ OWNED: set[int] = set()
 
 def stray() -> list[psutil.Process]:
     """Child processes of this one (and theirs) that no test may leave behind: all but OWNED's."""
-    return [q for p in psutil.Process().children() if p.pid not in OWNED and _alive(p)
-            and "resource_tracker" not in _cmd(p) for q in [p, *descendants(p.pid)]]
+    return [q for p in psutil.Process().children() if p.pid not in OWNED and is_alive(p)
+            and "resource_tracker" not in process_command(p) for q in [p, *descendants(p.pid)]]
 
 
 def plain(markdown: str) -> str:

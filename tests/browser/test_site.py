@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT, _alive, _cmd, descendants, in_ci, kill_all
+from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT, descendants, in_ci, kill_all
 from sitedriver import (
     ALL_LESSONS,
     EDITIONS,
@@ -49,6 +49,7 @@ from sitedriver import (
     solution_sources,
     stray,
 )
+from support import is_alive, process_command
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +101,7 @@ def _no_stray_children():
     deadline = time.time() + 10
     while (left := stray()) and time.time() < deadline:
         time.sleep(0.1)
-    assert not left, f"test left processes behind: {[(p.pid, _cmd(p)) for p in left]}"
+    assert not left, f"test left processes behind: {[(p.pid, process_command(p)) for p in left]}"
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +126,10 @@ def browser(chromium_path: str):
         finally:
             pw.stop()
             OWNED.difference_update(p.pid for p in driver)
-            psutil.wait_procs([p for p in family if _alive(p)], timeout=10)
+            psutil.wait_procs([p for p in family if is_alive(p)], timeout=10)
             killed = kill_all(family)
-        assert not killed, f"browser processes outlived Playwright and had to be killed: {[_cmd(p) for p in killed]}"
+        assert not killed, ("browser processes outlived Playwright and had to be killed: "
+                            f"{[process_command(p) for p in killed]}")
 
 
 @pytest.fixture(scope="module")
