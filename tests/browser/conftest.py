@@ -12,15 +12,14 @@ import time
 import psutil
 import pytest
 from labdriver import (
-    CHROMIUM_ARGS,
     INSTALL_HINT,
     NOTEBOOKS,
     LabPage,
     LabServer,
     descendants,
     find_chromium,
+    headless_chromium,
     in_ci,
-    kill_all,
 )
 from support import is_alive, process_command
 
@@ -70,35 +69,12 @@ def lab_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="module")
 def lab(lab_server: LabServer, chromium_path: str):
     """A logged-in Lab page in headless Chromium, reused for every notebook."""
-    from playwright.sync_api import sync_playwright
-
-    me = psutil.Process()
-    before = {p.pid for p in me.children()}
-    pw = sync_playwright().start()
-    driver = [p for p in me.children() if p.pid not in before]
-    for p in driver:
-        _OWNED[p.pid] = "browser"
-    browser = None
-    try:
-        browser = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+    with headless_chromium(chromium_path, _OWNED) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = LabPage(context.new_page(), lab_server)
         page.page.set_default_timeout(60_000)
         page.login()
         yield page
-    finally:
-        family = [q for p in driver for q in [p, *descendants(p.pid)]]
-        try:
-            if browser is not None:
-                browser.close()
-        finally:
-            pw.stop()
-            for p in driver:
-                _OWNED.pop(p.pid, None)
-            psutil.wait_procs([p for p in family if is_alive(p)], timeout=10)
-            killed = kill_all(family)
-        assert not killed, ("browser processes outlived Playwright and had to be killed: "
-                            f"{[process_command(p) for p in killed]}")
 
 
 @pytest.fixture

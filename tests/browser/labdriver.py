@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,36 @@ def kill_all(procs: list[psutil.Process], grace: float = 5) -> list[psutil.Proce
             p.kill()
     psutil.wait_procs(still, timeout=grace)
     return left
+
+
+@contextlib.contextmanager
+def headless_chromium(chromium_path: str, owned: dict[int, str]) -> Iterator[object]:
+    """Playwright's headless Chromium; ``owned`` names its driver processes while it runs (so that the
+    stray-process checks do not blame them), and at the end every process it started must be gone."""
+    from playwright.sync_api import sync_playwright
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children()}
+    pw = sync_playwright().start()
+    driver = [p for p in me.children() if p.pid not in before]
+    owned.update((p.pid, "browser") for p in driver)
+    chromium = None
+    try:
+        chromium = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+    finally:
+        family = [q for p in driver for q in [p, *descendants(p.pid)]]
+        try:
+            if chromium is not None:
+                chromium.close()
+        finally:
+            pw.stop()
+            for p in driver:
+                owned.pop(p.pid, None)
+            psutil.wait_procs([p for p in family if is_alive(p)], timeout=10)
+            killed = kill_all(family)
+        assert not killed, ("browser processes outlived Playwright and had to be killed: "
+                            f"{[process_command(p) for p in killed]}")
 
 
 @dataclass

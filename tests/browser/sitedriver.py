@@ -109,7 +109,7 @@ class SiteBrowser:
 
 
 # pids of test_site.py's Playwright driver: its Chromium lives from the module's first test to its last on purpose.
-OWNED: set[int] = set()
+OWNED: dict[int, str] = {}  # pid: what it is, for processes a fixture owns
 
 
 def stray() -> list[psutil.Process]:

@@ -23,9 +23,8 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import psutil
 import pytest
-from labdriver import CHROMIUM_ARGS, NOTEBOOKS, ROOT, descendants, in_ci, kill_all
+from labdriver import NOTEBOOKS, ROOT, headless_chromium, in_ci
 from sitedriver import (
     ALL_LESSONS,
     EDITIONS,
@@ -49,7 +48,7 @@ from sitedriver import (
     solution_sources,
     stray,
 )
-from support import is_alive, process_command
+from support import process_command
 
 pytestmark = pytest.mark.browser
 
@@ -107,29 +106,8 @@ def _no_stray_children():
 @pytest.fixture(scope="module")
 def browser(chromium_path: str):
     """One headless Chromium for the module; at its end, every process it started must be gone."""
-    from playwright.sync_api import sync_playwright
-
-    me = psutil.Process()
-    before = {p.pid for p in me.children()}
-    pw = sync_playwright().start()
-    driver = [p for p in me.children() if p.pid not in before]
-    OWNED.update(p.pid for p in driver)
-    chromium = None
-    try:
-        chromium = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+    with headless_chromium(chromium_path, OWNED) as chromium:
         yield chromium
-    finally:
-        family = [q for p in driver for q in [p, *descendants(p.pid)]]
-        try:
-            if chromium is not None:
-                chromium.close()
-        finally:
-            pw.stop()
-            OWNED.difference_update(p.pid for p in driver)
-            psutil.wait_procs([p for p in family if is_alive(p)], timeout=10)
-            killed = kill_all(family)
-        assert not killed, ("browser processes outlived Playwright and had to be killed: "
-                            f"{[process_command(p) for p in killed]}")
 
 
 @pytest.fixture(scope="module")
